@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/libcontainer/spec"
+	"github.com/urfave/cli"
+	"golang.org/x/sys/unix"
+)
+
+var createFlags = []cli.Flag{
+	cli.StringFlag{Name: "bundle, b", Usage: "path to the bundle (default: the current directory)"},
+	cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the pty master to, when process.terminal is true"},
+	cli.StringFlag{Name: "pid-file", Usage: "file to write the container init's pid to"},
+	cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (MS_MOVE and chroot instead)"},
+	cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
+	cli.UintFlag{Name: "preserve-fds", Usage: "pass N extra fds (3..3+N-1) to the container"},
+}
+
+var createCommand = cli.Command{
+	Name:      "create",
+	Usage:     "create a container; its process runs at start",
+	ArgsUsage: "<container-id>",
+	Flags:     createFlags,
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, 1); err != nil {
+			return err
+		}
+		o, pidFile, err := createOpts(ctx)
+		if err != nil {
+			return err
+		}
+		if o.ConsoleSocket != nil {
+			defer o.ConsoleSocket.Close()
+		}
+		c, err := libcontainer.Create(o)
+		if err != nil {
+			return err
+		}
+		return writePidFile(pidFile, c)
+	},
+}
+
+// createOpts reads the bundle and the flags shared by create and run. Like
+// runc, it makes the bundle the cwd: relative paths in config.json (root,
+// bind sources) are relative to it.
+func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, string, error) {
+	root, err := stateRoot(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	id := ctx.Args().First()
+	if err := libcontainer.ValidateID(id); err != nil {
+		return nil, "", err
+	}
+	bundle, err := bundleDir(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	var pidFile string
+	if p := ctx.String("pid-file"); p != "" {
+		if pidFile, err = filepath.Abs(p); err != nil {
+			return nil, "", err
+		}
+	}
+	s, err := spec.Load(bundle)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.Chdir(bundle); err != nil {
+		return nil, "", err
+	}
+	o := &libcontainer.CreateOpts{
+		Root: root, ID: id, Bundle: bundle, Spec: s,
+		PreserveFds: int(ctx.Uint("preserve-fds")), NoPivot: ctx.Bool("no-pivot"),
+		NoNewKeyring: ctx.Bool("no-new-keyring"),
+		Stdin:        os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+	}
+	if path := ctx.String("console-socket"); path != "" {
+		if o.ConsoleSocket, err = dialUnix(path); err != nil {
+			return nil, "", fmt.Errorf("--console-socket %q: %w", path, err)
+		}
+	}
+	return o, pidFile, nil
+}
+
+func dialUnix(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func writePidFile(path string, c *libcontainer.Container) error {
+	if path == "" {
+		return nil
+	}
+	if err := libcontainer.WritePidFile(path, c.State.InitPid); err != nil {
+		_ = c.Delete(true)
+		return fmt.Errorf("--pid-file: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+
+	"github.com/berthrt/berth/libcontainer"
+	"github.com/urfave/cli"
+	"golang.org/x/sys/unix"
+)
+
+var runCommand = cli.Command{
+	Name:      "run",
+	Usage:     "create and start a container; in the foreground, exit with its status",
+	ArgsUsage: "<container-id>",
+	Flags: append([]cli.Flag{
+		cli.BoolFlag{Name: "detach, d", Usage: "return once the container has started"},
+		cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+	}, createFlags...),
+	Action: func(ctx *cli.Context) error {
+		if err := checkArgs(ctx, 1, 1); err != nil {
+			return err
+		}
+		detach := ctx.Bool("detach")
+		o, pidFile, err := createOpts(ctx)
+		if err != nil {
+			return err
+		}
+		var tty *ttyProxy
+		if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
+			if detach {
+				return errors.New("process.terminal is true: --detach needs --console-socket")
+			}
+			if tty, err = newTTYProxy(o); err != nil {
+				return err
+			}
+		}
+		if !detach {
+			// The init (a grandchild when the stub forks) must be
+			// reparented to us so we can wait for it.
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+				return fmt.Errorf("become a child subreaper: %w", err)
+			}
+		}
+		return runContainer(o, pidFile, detach, ctx.Bool("keep"), tty)
+	},
+}
+
+func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool, tty *ttyProxy) error {
+	// Catch signals before the container exists so none is lost.
+	sigs := make(chan os.Signal, 64)
+	if !detach {
+		signal.Notify(sigs)
+	}
+	c, err := libcontainer.Create(o)
+	if o.ConsoleSocket != nil {
+		o.ConsoleSocket.Close()
+	}
+	if err != nil {
+		return err
+	}
+	if err := writePidFile(pidFile, c); err != nil {
+		return err
+	}
+	if tty != nil {
+		if err := tty.attach(); err != nil {
+			_ = c.Delete(true)
+			return err
+		}
+		defer tty.restore()
+	}
+	if err := c.Start(); err != nil {
+		_ = c.Delete(true)
+		return err
+	}
+	if detach {
+		return nil
+	}
+	go forwardSignals(c, sigs, tty)
+	status, err := c.WaitExit()
+	signal.Stop(sigs)
+	if tty != nil {
+		tty.drain()
+	}
+	if !keep {
+		if derr := c.Delete(true); derr != nil && err == nil {
+			err = derr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	return &exitError{code: status}
+}
+
+// forwardSignals passes what berth receives on to the init, as runc does;
+// SIGWINCH resizes the pty instead, and SIGCHLD/SIGURG are ours.
+func forwardSignals(c *libcontainer.Container, sigs chan os.Signal, tty *ttyProxy) {
+	for s := range sigs {
+		sig := s.(unix.Signal)
+		switch sig {
+		case unix.SIGCHLD, unix.SIGURG, unix.SIGPIPE:
+			continue
+		case unix.SIGWINCH:
+			if tty != nil {
+				tty.resize()
+			}
+			continue
+		}
+		_ = c.Kill(sig, false)
+	}
+}

@@ -1,0 +1,136 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/berthrt/berth/cgroups"
+	"github.com/sirupsen/logrus"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// CreateOpts are the inputs of Create. Spec must already be validated.
+type CreateOpts struct {
+	Root   string
+	ID     string
+	Bundle string
+	Spec   *specs.Spec
+	// ConsoleSocket is a connected unix socket the pty master is sent over;
+	// required exactly when Spec.Process.Terminal is true.
+	ConsoleSocket *os.File
+	// PreserveFds passes fds 3..3+N-1 of this process to the container.
+	PreserveFds  int
+	NoPivot      bool
+	NoNewKeyring bool
+	// Stdio of the container init (nil: /dev/null).
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Create makes a container whose init waits on exec.fifo for Start. On
+// failure nothing is left: no state dir, cgroup or process.
+func Create(o *CreateOpts) (c *Container, err error) {
+	dir, err := stateDir(o.Root, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	if o.Spec.Process != nil && o.Spec.Process.Terminal != (o.ConsoleSocket != nil) {
+		if o.ConsoleSocket == nil {
+			return nil, errors.New("process.terminal is true: --console-socket is required")
+		}
+		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	var cgPath string
+	if o.Spec.Linux != nil {
+		cgPath = o.Spec.Linux.CgroupsPath
+	}
+	cg, err := cgroups.New(cgPath, o.ID)
+	if err != nil {
+		return nil, err
+	}
+	var undo cleanup
+	defer func() {
+		if err != nil {
+			undo.run()
+		}
+	}()
+	if err := makeStateDir(o.Root, dir, &undo); err != nil {
+		return nil, fmt.Errorf("container %q: %w", o.ID, err)
+	}
+	lock, err := lockDir(dir, true)
+	if err != nil {
+		return nil, err
+	}
+	defer lock.Close()
+	return create(o, dir, cg, &undo)
+}
+
+func makeStateDir(root, dir string, undo *cleanup) error {
+	if err := os.MkdirAll(root, 0o711); err != nil {
+		return fmt.Errorf("make state root: %w", err)
+	}
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return ErrExist
+		}
+		return fmt.Errorf("make state dir: %w", err)
+	}
+	undo.push(func() { os.RemoveAll(dir) })
+	return nil
+}
+
+func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Container, error) {
+	fifo := filepath.Join(dir, fifoFile)
+	if err := unix.Mkfifo(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("make exec fifo: %w", err)
+	}
+	// mkfifo is subject to the umask; the init may run as any uid.
+	if err := os.Chmod(fifo, 0o622); err != nil {
+		return nil, fmt.Errorf("make exec fifo: %w", err)
+	}
+	snapshot, err := json.Marshal(o.Spec)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(filepath.Join(dir, configFile), snapshot, 0o600); err != nil {
+		return nil, fmt.Errorf("save config snapshot: %w", err)
+	}
+	p, err := startInit(o, cg, fifo, undo)
+	if err != nil {
+		return nil, err
+	}
+	st := newState(o, p, cg)
+	if err := saveState(dir, st); err != nil {
+		return nil, err
+	}
+	undo.release()
+	logrus.Debugf("container %s created, init pid %d", o.ID, p.pid)
+	return &Container{dir: dir, State: *st}, nil
+}
+
+func newState(o *CreateOpts, p *initProcess, cg cgroups.Manager) *State {
+	var ann map[string]string
+	if len(o.Spec.Annotations) > 0 {
+		ann = o.Spec.Annotations
+	}
+	return &State{
+		OCIVersion: o.Spec.Version, ID: o.ID, InitPid: p.pid, InitStart: p.start,
+		Bundle: o.Bundle, Rootfs: rootfsPath(o.Bundle, o.Spec), Created: time.Now().UTC(),
+		Owner: ownerName(os.Geteuid()), Annotations: ann, CgroupPaths: cg.Paths(),
+	}
+}
+
+// rootfsPath is root.path made absolute against the bundle.
+func rootfsPath(bundle string, s *specs.Spec) string {
+	if s.Root == nil {
+		return ""
+	}
+	if filepath.IsAbs(s.Root.Path) {
+		return filepath.Clean(s.Root.Path)
+	}
+	return filepath.Join(bundle, s.Root.Path)
+}

@@ -1,0 +1,61 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/sys"
+	"golang.org/x/sys/unix"
+)
+
+// Delete removes the container. A created container is killed first, as
+// runc does; a running or paused one only with force: then every process in
+// it is SIGKILLed and Delete waits (pidfd) for the init to be gone.
+func (c *Container) Delete(force bool) error {
+	lock, err := lockDir(c.dir, true)
+	if err != nil {
+		return err
+	}
+	defer lock.Close()
+	st := c.Status()
+	if (st == Running || st == Paused) && !force {
+		return fmt.Errorf("cannot delete container %q that is not stopped: %s: %w", c.State.ID, st, ErrWrongState)
+	}
+	if st != Stopped {
+		c.killAndWait()
+	}
+	return c.destroy()
+}
+
+func (c *Container) killAndWait() {
+	cg := cgroups.Load(c.State.CgroupPaths)
+	fd, err := sys.PidfdOpen(c.State.InitPid, c.State.InitStart)
+	if err == nil {
+		defer unix.Close(fd)
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	}
+	if len(c.State.CgroupPaths) > 0 {
+		if pids, err := cg.Pids(); err == nil {
+			for _, pid := range pids {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	}
+	if fd >= 0 && err == nil {
+		_, _ = sys.PidfdWait(fd, 10000)
+	}
+}
+
+// destroy removes the cgroups and the state dir.
+func (c *Container) destroy() error {
+	if len(c.State.CgroupPaths) > 0 {
+		if err := cgroups.Load(c.State.CgroupPaths).Destroy(); err != nil {
+			return fmt.Errorf("container %q: %w", c.State.ID, err)
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("container %q: remove state dir: %w", c.State.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,149 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"github.com/berthrt/berth/libcontainer/sync"
+	"github.com/berthrt/berth/nsenter"
+	"github.com/berthrt/berth/rootfs"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Init is the Go half of the container init, run by `berth init` after the
+// nsenter stub has made the namespaces. The caller must have locked the main
+// goroutine to its thread (capabilities are per thread and execve keeps the
+// calling thread's). It never returns on success: it execs the user process.
+func Init() error {
+	fd, err := strconv.Atoi(os.Getenv(nsenter.SyncEnv))
+	if err != nil {
+		return fmt.Errorf("berth init: %s is not set: run by berth create only", nsenter.SyncEnv)
+	}
+	os.Clearenv()
+	sock := os.NewFile(uintptr(fd), "sync")
+	cfg, err := readInitConfig(sock)
+	if err != nil {
+		sync.WriteError(sock, err)
+		return err
+	}
+	path, env, err := setupContainer(cfg)
+	if err != nil {
+		sync.WriteError(sock, err)
+		return err
+	}
+	if err := readyAndWait(sock, cfg); err != nil {
+		return err
+	}
+	return execProcess(cfg, path, env)
+}
+
+func readInitConfig(sock *os.File) (*initConfig, error) {
+	msg, err := sync.Expect(sock, sync.Config)
+	if err != nil {
+		return nil, err
+	}
+	var cfg initConfig
+	if err := json.Unmarshal(msg, &cfg); err != nil {
+		return nil, fmt.Errorf("init config: %w", err)
+	}
+	if cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Linux == nil {
+		return nil, errors.New("init config: no process or linux section")
+	}
+	return &cfg, nil
+}
+
+// setupContainer is the init sequence, as a list of named steps. Order:
+// the rootfs (mounts need every capability) before the console (it opens the
+// container's /dev/ptmx) before masking paths (which may hide /proc files
+// used above); rlimits and the keyring before the user switch drops the
+// capabilities they need; the executable is looked up last, as the user.
+func setupContainer(cfg *initConfig) (string, []string, error) {
+	s := cfg.Spec
+	rc := rootfsConfig(cfg)
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"rootfs", func() error { return rootfs.Setup(rc) }},
+		{"console", func() error { return setupConsole(cfg) }},
+		{"finalize rootfs", func() error { return rootfs.Finalize(rc) }},
+		{"hostname", func() error { return setHostname(s) }},
+		{"session keyring", func() error { return joinKeyring(cfg) }},
+		{"rlimits", func() error { return setRlimits(s.Process.Rlimits) }},
+		{"cwd", func() error { return makeCwd(s.Process.Cwd) }},
+		{"no_new_privs", func() error { return setNoNewPrivs(s.Process.NoNewPrivileges) }},
+		{"user and capabilities", func() error { return switchUser(s.Process) }},
+	}
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return "", nil, fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	env := processEnv(s.Process)
+	path, err := lookPath(s.Process.Args[0], env)
+	if err != nil {
+		return "", nil, err
+	}
+	if err := unix.Chdir(s.Process.Cwd); err != nil {
+		return "", nil, fmt.Errorf("process.cwd: chdir %q: %w", s.Process.Cwd, err)
+	}
+	return path, env, nil
+}
+
+func rootfsConfig(cfg *initConfig) *rootfs.Config {
+	l := cfg.Spec.Linux
+	rc := &rootfs.Config{
+		Rootfs: cfg.Rootfs, Readonly: cfg.Spec.Root != nil && cfg.Spec.Root.Readonly,
+		Propagation: l.RootfsPropagation, Mounts: cfg.Spec.Mounts, Devices: l.Devices,
+		NoPivot: cfg.NoPivot, MaskedPaths: l.MaskedPaths, ReadonlyPaths: l.ReadonlyPaths,
+	}
+	for _, ns := range l.Namespaces {
+		switch ns.Type {
+		case specs.UserNamespace:
+			rc.InUserNS = true
+		case specs.CgroupNamespace:
+			rc.InCgroupNS = true
+		}
+	}
+	return rc
+}
+
+// readyAndWait tells the parent setup is done, waits for Run when the
+// parent has work to do in between (hooks), and closes the sync socket.
+func readyAndWait(sock *os.File, cfg *initConfig) error {
+	defer sock.Close()
+	if err := sync.Write(sock, sync.Ready, nil); err != nil {
+		return err
+	}
+	if cfg.WaitRun {
+		if _, err := sync.Expect(sock, sync.Run); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// execProcess blocks on exec.fifo until `berth start` opens it, then execs
+// the user process with only the fds it asked for.
+func execProcess(cfg *initConfig, path string, env []string) error {
+	fifo, err := unix.Open("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if _, err := unix.Write(fifo, []byte("0")); err != nil {
+		return fmt.Errorf("write exec fifo: %w", err)
+	}
+	unix.Close(fifo)
+	unix.Close(cfg.FifoFd)
+	if err := closeExecFrom(3 + cfg.PreserveFds); err != nil {
+		return err
+	}
+	if err := unix.Exec(path, cfg.Spec.Process.Args, env); err != nil {
+		return fmt.Errorf("exec %q: %w", path, err)
+	}
+	return nil
+}

@@ -1,0 +1,306 @@
+package libcontainer
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/sync"
+	"github.com/berthrt/berth/libcontainer/sys"
+	"github.com/berthrt/berth/nsenter"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// initConfig is what the Go init reads after the stub is done.
+type initConfig struct {
+	ID           string      `json:"id"`
+	Spec         *specs.Spec `json:"spec"`
+	Rootfs       string      `json:"rootfs"`
+	NoPivot      bool        `json:"noPivot,omitempty"`
+	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
+	PreserveFds  int         `json:"preserveFds,omitempty"`
+	FifoFd       int         `json:"fifoFd"`
+	ConsoleFd    int         `json:"consoleFd"`
+	WaitRun      bool        `json:"waitRun,omitempty"`
+}
+
+// initProcess is the parent's handle on a starting init.
+type initProcess struct {
+	cmd   *exec.Cmd // the stub's process: the init itself, or its parent
+	sock  *os.File
+	pid   int // the container init, host view
+	start uint64
+}
+
+// startInit re-executes berth as "berth init", places it in its cgroup
+// before it can fork, sends the bootstrap and the config, and runs the
+// handshake until the init reports Ready.
+func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*initProcess, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("make sync socket: %w", err)
+	}
+	parent := os.NewFile(uintptr(fds[0]), "sync-parent")
+	child := os.NewFile(uintptr(fds[1]), "sync-child")
+	defer child.Close()
+	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	fifoFile := os.NewFile(uintptr(fifoFd), "exec.fifo")
+	defer fifoFile.Close()
+
+	cfg := &initConfig{ID: o.ID, Spec: o.Spec, Rootfs: rootfsPath(o.Bundle, o.Spec),
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1}
+	cmd := initCommand(o, cfg, child, fifoFile)
+	p := &initProcess{cmd: cmd, sock: parent}
+	if err := cmd.Start(); err != nil {
+		parent.Close()
+		return nil, fmt.Errorf("start init: %w", err)
+	}
+	undo.push(func() { p.kill(cg) })
+	undo.push(func() { parent.Close() })
+	if err := placeInCgroup(o.Spec, cg, cmd.Process.Pid, undo); err != nil {
+		return nil, err
+	}
+	if err := p.handshake(o.Spec, cfg); err != nil {
+		return nil, err
+	}
+	parent.Close()
+	return p, nil
+}
+
+// initCommand lays out the init's fds: the preserved ones keep their numbers
+// (3..3+N-1), then the sync socket, the fifo and the console socket.
+func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File) *exec.Cmd {
+	var extra []*os.File
+	for i := 0; i < o.PreserveFds; i++ {
+		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	syncFd := 3 + len(extra)
+	extra = append(extra, sock, fifo)
+	cfg.FifoFd = syncFd + 1
+	if o.ConsoleSocket != nil {
+		extra = append(extra, o.ConsoleSocket)
+		cfg.ConsoleFd = syncFd + 2
+	}
+	cmd := exec.Command("/proc/self/exe", "init")
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = []string{nsenter.SyncEnv + "=" + strconv.Itoa(syncFd), "GOMAXPROCS=1", "GOGC=off"}
+	cmd.ExtraFiles = extra
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	return cmd
+}
+
+// placeInCgroup moves the stub into the container's cgroups before it reads
+// the bootstrap, so the init and everything it forks is born inside.
+func placeInCgroup(s *specs.Spec, cg cgroups.Manager, pid int, undo *cleanup) error {
+	undo.push(func() {
+		if err := cg.Destroy(); err != nil {
+			fmt.Fprintf(os.Stderr, "berth: cleanup: %v\n", err)
+		}
+	})
+	if err := cg.Apply(pid); err != nil {
+		return err
+	}
+	if s.Linux != nil && s.Linux.Resources != nil {
+		r := *s.Linux.Resources
+		r.Devices = append(append([]specs.LinuxDeviceCgroup(nil), r.Devices...), deviceRules(s.Linux.Devices)...)
+		if err := cg.Set(&r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// deviceRules allows the devices that linux.devices creates, as runc does.
+func deviceRules(devs []specs.LinuxDevice) []specs.LinuxDeviceCgroup {
+	var rules []specs.LinuxDeviceCgroup
+	for _, d := range devs {
+		t := d.Type
+		if t == "u" {
+			t = "c"
+		}
+		if t == "p" {
+			continue
+		}
+		maj, min := d.Major, d.Minor
+		rules = append(rules, specs.LinuxDeviceCgroup{Allow: true, Type: t, Major: &maj, Minor: &min, Access: "rwm"})
+	}
+	return rules
+}
+
+// handshake sends the bootstrap and the config, then follows the sequence
+// computed from the spec.
+func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
+	boot, plan, err := bootstrapFor(s)
+	if err != nil {
+		return err
+	}
+	cfg.WaitRun = plan.WaitRun
+	payload, err := boot.Encode()
+	if err != nil {
+		return err
+	}
+	cj, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	if err := sync.Write(p.sock, sync.Bootstrap, payload); err != nil {
+		return p.failed(err)
+	}
+	if err := sync.Write(p.sock, sync.Config, cj); err != nil {
+		return p.failed(err)
+	}
+	for _, step := range sync.Sequence(plan) {
+		msg, err := sync.Expect(p.sock, step.From)
+		if err != nil {
+			return p.failed(err)
+		}
+		if err := p.handle(s, step.From, msg); err != nil {
+			return err
+		}
+		if step.Reply != 0 {
+			if err := sync.Write(p.sock, step.Reply, nil); err != nil {
+				return p.failed(err)
+			}
+		}
+	}
+	return nil
+}
+
+func (p *initProcess) handle(s *specs.Spec, t sync.Type, msg []byte) error {
+	switch t {
+	case sync.UsermapReq:
+		return writeIDMaps(p.cmd.Process.Pid, s.Linux)
+	case sync.Pid:
+		if len(msg) != 4 {
+			return fmt.Errorf("protocol: pid frame of %d bytes", len(msg))
+		}
+		p.pid = int(binary.NativeEndian.Uint32(msg))
+		if p.pid != p.cmd.Process.Pid {
+			// The stub forked the init and exits now; reap it.
+			if err := p.cmd.Wait(); err != nil {
+				return fmt.Errorf("nsenter stub: %w", err)
+			}
+		}
+		st, err := sys.Stat(p.pid)
+		if err != nil {
+			return fmt.Errorf("container init %d: %w", p.pid, err)
+		}
+		p.start = st.StartTime
+	}
+	return nil
+}
+
+// failed turns a handshake error into what the user should read: the init's
+// own error when it sent one, else how the init ended.
+func (p *initProcess) failed(err error) error {
+	var re *sync.RemoteError
+	if errors.As(err, &re) {
+		return fmt.Errorf("container init: %w", err)
+	}
+	if errors.Is(err, sync.ErrPeerGone) && p.pid == 0 {
+		if werr := p.cmd.Wait(); werr != nil {
+			return fmt.Errorf("container init exited before it was ready: %v", werr)
+		}
+	}
+	return fmt.Errorf("container init: %w", err)
+}
+
+// kill ends the init and the stub (and anything in the cgroup) and reaps
+// what is ours to reap; part of a failed create's undo.
+func (p *initProcess) kill(cg cgroups.Manager) {
+	if p.pid > 0 && sys.Alive(p.pid, p.start) {
+		_ = unix.Kill(p.pid, unix.SIGKILL)
+	}
+	if pids, err := cg.Pids(); err == nil {
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+	}
+	if p.cmd.ProcessState == nil {
+		_ = p.cmd.Process.Kill()
+		_ = p.cmd.Wait()
+	}
+	if p.pid > 0 && p.pid != p.cmd.Process.Pid {
+		waitGone(p.pid, p.start)
+	}
+}
+
+// bootstrapFor computes the stub's instructions and the handshake plan.
+func bootstrapFor(s *specs.Spec) (*nsenter.Bootstrap, sync.Plan, error) {
+	var b nsenter.Bootstrap
+	var plan sync.Plan
+	if s.Linux == nil {
+		return &b, plan, nil
+	}
+	for _, ns := range s.Linux.Namespaces {
+		flag := nsenter.Flag(string(ns.Type))
+		if ns.Path != "" {
+			b.Join = append(b.Join, nsenter.NSPath{Flag: flag, Path: ns.Path})
+			continue
+		}
+		b.CloneFlags |= flag
+	}
+	plan.NewUserNS = b.CloneFlags&unix.CLONE_NEWUSER != 0
+	if b.CloneFlags&unix.CLONE_NEWTIME != 0 {
+		var sb strings.Builder
+		for _, clock := range []string{"monotonic", "boottime"} {
+			if off, ok := s.Linux.TimeOffsets[clock]; ok {
+				fmt.Fprintf(&sb, "%s %d %d\n", clock, off.Secs, off.Nanosecs)
+			}
+		}
+		b.TimensOffsets = sb.String()
+	}
+	return &b, plan, nil
+}
+
+// writeIDMaps writes uid_map and gid_map of a stub that made a new user
+// namespace: only a process outside it may map more than its own id.
+func writeIDMaps(pid int, l *specs.Linux) error {
+	write := func(name string, maps []specs.LinuxIDMapping) error {
+		var sb strings.Builder
+		for _, m := range maps {
+			fmt.Fprintf(&sb, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
+		}
+		path := "/proc/" + strconv.Itoa(pid) + "/" + name
+		if err := os.WriteFile(path, []byte(sb.String()), 0); err != nil {
+			return fmt.Errorf("linux.%sMappings: write %s: %w", name[:3], path, unwrapPathErr(err))
+		}
+		return nil
+	}
+	if err := write("uid_map", l.UIDMappings); err != nil {
+		return err
+	}
+	return write("gid_map", l.GIDMappings)
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// waitGone waits for a process that is not our child to exit (pidfd poll).
+func waitGone(pid int, start uint64) {
+	fd, err := sys.PidfdOpen(pid, start)
+	if err != nil {
+		return
+	}
+	defer unix.Close(fd)
+	_, _ = sys.PidfdWait(fd, 10000)
+}
+
+var _ = syscall.SIGKILL

@@ -1,0 +1,33 @@
+package sync
+
+// Step is one expected frame from the child and, optionally, the parent's
+// answer to it.
+type Step struct {
+	// From is the frame the parent waits for.
+	From Type
+	// Reply is the frame the parent sends back after handling it (0: none).
+	Reply Type
+}
+
+// Plan describes what the container needs from the handshake.
+type Plan struct {
+	// NewUserNS: the stub asks the parent to write the id maps.
+	NewUserNS bool
+	// WaitRun: the init waits for Run after Ready (hooks run in between).
+	WaitRun bool
+}
+
+// Sequence computes, before anything is read, the frames the parent must
+// receive from the child during create, in order.
+func Sequence(p Plan) []Step {
+	var s []Step
+	if p.NewUserNS {
+		s = append(s, Step{From: UsermapReq, Reply: UsermapAck})
+	}
+	s = append(s, Step{From: Pid})
+	ready := Step{From: Ready}
+	if p.WaitRun {
+		ready.Reply = Run
+	}
+	return append(s, ready)
+}

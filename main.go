@@ -1,0 +1,142 @@
+// berth is an OCI container runtime with runc's command line.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"github.com/berthrt/berth/libcontainer"
+	_ "github.com/berthrt/berth/nsenter" // the C stub runs as a constructor
+	"github.com/sirupsen/logrus"
+	"github.com/urfave/cli"
+)
+
+var (
+	version   = "dev"
+	gitCommit = ""
+)
+
+func init() {
+	// The container init execs on this thread after setting its
+	// capabilities, which are per thread: pin it before anything runs.
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+	}
+}
+
+func main() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		// Errors were sent to the parent over the sync socket.
+		_ = libcontainer.Init()
+		os.Exit(1)
+	}
+	app := newApp()
+	if err := app.Run(os.Args); err != nil {
+		fatal(err)
+	}
+}
+
+func newApp() *cli.App {
+	app := cli.NewApp()
+	app.Name = "berth"
+	app.Usage = "an OCI container runtime with runc's command line"
+	app.Version = versionString()
+	app.Flags = []cli.Flag{
+		cli.BoolFlag{Name: "debug", Usage: "enable debug logging"},
+		cli.StringFlag{Name: "log", Usage: "write log messages to this file instead of stderr"},
+		cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
+		cli.StringFlag{Name: "root", Value: "/run/berth", Usage: "directory holding container state"},
+		cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not supported yet)"},
+		cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto (true is not supported yet)"},
+	}
+	app.Commands = []cli.Command{
+		createCommand, deleteCommand, featuresCommand, killCommand, listCommand,
+		runCommand, specCommand, startCommand, stateCommand,
+	}
+	app.Before = setupGlobal
+	app.ExitErrHandler = func(*cli.Context, error) {}
+	cli.ErrWriter = os.Stderr
+	return app
+}
+
+func versionString() string {
+	v := version
+	if gitCommit != "" {
+		v += "\ncommit: " + gitCommit
+	}
+	return v + "\nspec: " + specVersion()
+}
+
+// setupGlobal applies the global flags: logging, and refusing modes berth
+// does not have yet (a flag that is accepted must do what it says).
+func setupGlobal(ctx *cli.Context) error {
+	if err := setupLogging(ctx); err != nil {
+		return err
+	}
+	if ctx.GlobalBool("systemd-cgroup") {
+		return fmt.Errorf("--systemd-cgroup: %w", libcontainer.ErrNotSupported)
+	}
+	switch r := ctx.GlobalString("rootless"); r {
+	case "auto", "false":
+	case "true":
+		if os.Geteuid() != 0 {
+			return fmt.Errorf("--rootless=true: %w", libcontainer.ErrNotSupported)
+		}
+	default:
+		return fmt.Errorf("--rootless: %q is not one of true, false, auto", r)
+	}
+	return nil
+}
+
+// logToStderr is true when log messages already go to stderr, so fatal does
+// not print an error twice.
+var logToStderr = true
+
+func setupLogging(ctx *cli.Context) error {
+	if ctx.GlobalBool("debug") {
+		logrus.SetLevel(logrus.DebugLevel)
+	}
+	if path := ctx.GlobalString("log"); path != "" {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND|os.O_SYNC, 0o644)
+		if err != nil {
+			return fmt.Errorf("--log %q: %w", path, err)
+		}
+		logrus.SetOutput(f)
+		logToStderr = false
+	}
+	switch f := ctx.GlobalString("log-format"); f {
+	case "text":
+		logrus.SetFormatter(&logrus.TextFormatter{DisableColors: true})
+	case "json":
+		logrus.SetFormatter(new(logrus.JSONFormatter))
+	default:
+		return fmt.Errorf("--log-format: %q is not text or json", f)
+	}
+	return nil
+}
+
+// fatal reports err to the log (JSON for containerd when asked) and, unless
+// the log is stderr already, as one plain line on stderr; then exits 1.
+func fatal(err error) {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		os.Exit(ee.code)
+	}
+	msg := strings.TrimSpace(err.Error())
+	if logToStderr {
+		fmt.Fprintln(os.Stderr, "berth: "+msg)
+	} else {
+		logrus.Error(msg)
+		fmt.Fprintln(os.Stderr, msg)
+	}
+	os.Exit(1)
+}
+
+// exitError carries a status to exit with, without a message.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
