@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/berthrt/berth/cgroups"
-	"github.com/sirupsen/logrus"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"syscall"
 
 	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/libcontainer/sync"
@@ -158,8 +157,14 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 	if err := sync.Write(p.sock, sync.Bootstrap, payload); err != nil {
 		return p.failed(err)
 	}
-	if err := sync.Write(p.sock, sync.Config, cj); err != nil {
-		return p.failed(err)
+	// The config goes out with the bootstrap so it waits in the socket while
+	// the init's Go runtime starts; but with a new user namespace the stub
+	// still has to read UsermapAck, so then it follows that.
+	sendConfig := func() error { return sync.Write(p.sock, sync.Config, cj) }
+	if !plan.NewUserNS {
+		if err := sendConfig(); err != nil {
+			return p.failed(err)
+		}
 	}
 	for _, step := range sync.Sequence(plan) {
 		msg, err := sync.Expect(p.sock, step.From)
@@ -171,6 +176,11 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 		}
 		if step.Reply != 0 {
 			if err := sync.Write(p.sock, step.Reply, nil); err != nil {
+				return p.failed(err)
+			}
+		}
+		if step.Reply == sync.UsermapAck {
+			if err := sendConfig(); err != nil {
 				return p.failed(err)
 			}
 		}
@@ -302,5 +312,3 @@ func waitGone(pid int, start uint64) {
 	defer unix.Close(fd)
 	_, _ = sys.PidfdWait(fd, 10000)
 }
-
-var _ = syscall.SIGKILL

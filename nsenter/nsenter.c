@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include <grp.h>
+#include <sys/prctl.h>
 #include "nsenter.h"
 
 #ifndef CLONE_NEWTIME
@@ -238,6 +239,14 @@ static void become_root(void)
 		bail("nsenter: setgroups(0) in the user namespace");
 	if (setresuid(0, 0, 0) < 0)
 		bail("nsenter: setresuid(0) in the user namespace");
+	/*
+	 * Changing credentials made us non-dumpable, which makes our /proc
+	 * files owned by the host's root: we could no longer write
+	 * timens_offsets or reopen our own fds. The exec of the container
+	 * process resets this anyway.
+	 */
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+		bail("nsenter: set dumpable");
 }
 
 /*

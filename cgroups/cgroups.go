@@ -1,0 +1,123 @@
+// Package cgroups places container processes in control groups and manages
+// them. It imports nothing of berth.
+//
+// A Manager owns one container's cgroup: one directory in every mounted
+// hierarchy (each cgroup v1 hierarchy, and the cgroup2 one). On this first
+// cut it creates the directories, moves a process in, programs the v1
+// devices controller, lists pids, reads the freezer state and removes the
+// directories. Other resources return an error wrapping ErrNotSupported
+// until they are written.
+//
+// Paths are resolved once, in New, from /proc/self/mountinfo (parsed once
+// per process) and /proc/self/cgroup; Paths and Load round-trip them through
+// state.json so later commands touch no mount table at all.
+package cgroups
+
+import (
+	"errors"
+	"sync"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Manager manages the cgroup of one container in every mounted hierarchy.
+//
+// Methods added later (stats, freeze/thaw, the v2 and systemd drivers) keep
+// this shape: Set takes the whole linux.resources object and applies what it
+// understands, so `update` and `create` share one path.
+type Manager interface {
+	// Apply creates the cgroup directory in every hierarchy (parents
+	// included) and moves pid into it by writing cgroup.procs.
+	Apply(pid int) error
+	// Set applies linux.resources. Only devices on cgroup v1 are supported
+	// for now; the devices list is always rewritten whole: deny all, the
+	// given rules in order, then the rules from AllowedDevices. Any other
+	// non-empty field returns "linux.resources.<field>: not supported by
+	// berth" (wrapping ErrNotSupported); nil r counts as empty.
+	Set(r *specs.LinuxResources) error
+	// Pids returns every pid in the container cgroup and its sub-cgroups.
+	Pids() ([]int, error)
+	// FreezerState returns "THAWED", "FREEZING" or "FROZEN", or "" when no
+	// freezer is available.
+	FreezerState() (string, error)
+	// Destroy removes the cgroup directories, sub-cgroups first. A cgroup
+	// already gone is not an error.
+	Destroy() error
+	// Exists reports whether any of the cgroup directories exists.
+	Exists() bool
+	// Paths returns hierarchy key -> absolute directory, for saving in
+	// state.json and handing back to Load. Keys are controller names
+	// ("memory", "cpu"...), named hierarchies ("name=systemd") and Unified.
+	Paths() map[string]string
+}
+
+// Unified is the Paths key of the cgroup2 (unified) hierarchy, both on a
+// pure v2 host and for the cgroup2 mount of a hybrid one.
+const Unified = "unified"
+
+// ErrNotSupported is wrapped by errors for resources berth cannot apply.
+var ErrNotSupported = errors.New("not supported by berth")
+
+// Mode reports the cgroup layout of the host: "v2" when /sys/fs/cgroup is
+// cgroup2, "hybrid" when v1 hierarchies are mounted there alongside a cgroup2
+// mount at /sys/fs/cgroup/unified, and "v1" otherwise. The answer is computed
+// once per process.
+func Mode() string {
+	return mode()
+}
+
+var mode = sync.OnceValue(func() string {
+	if isCgroup2("/sys/fs/cgroup") {
+		return "v2"
+	}
+	if isCgroup2("/sys/fs/cgroup/unified") {
+		return "hybrid"
+	}
+	return "v1"
+})
+
+func isCgroup2(path string) bool {
+	var st unix.Statfs_t
+	for {
+		err := unix.Statfs(path, &st)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
+	}
+}
+
+// New resolves the cgroup of container id in every mounted hierarchy,
+// without creating anything; Apply creates it.
+//
+// cgroupsPath follows runc's cgroupfs driver: empty means the relative path
+// "<id>"; an absolute path is taken from each hierarchy's mount point; a
+// relative path is taken from this process's own cgroup in each hierarchy
+// (on a pure cgroup v2 host from its parent, as runc does, because the own
+// cgroup already holds processes). A path climbing out of its base with
+// ".." is rejected, not cleaned.
+func New(cgroupsPath, id string) (Manager, error) {
+	mounts, err := hostMounts()
+	if err != nil {
+		return nil, err
+	}
+	own, err := readOwnCgroups()
+	if err != nil {
+		return nil, err
+	}
+	paths, err := resolve(cgroupsPath, id, mounts, own)
+	if err != nil {
+		return nil, err
+	}
+	return newManager(paths), nil
+}
+
+// Load rebuilds a Manager from the map returned by Paths. The map is copied.
+func Load(paths map[string]string) Manager {
+	cp := make(map[string]string, len(paths))
+	for k, v := range paths {
+		cp[k] = v
+	}
+	return newManager(cp)
+}

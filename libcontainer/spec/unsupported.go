@@ -1,0 +1,145 @@
+package spec
+
+import (
+	"reflect"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// unsupportedField is a config.json field berth does not implement yet.
+// Setting it to a non-zero value is refused with "<path>: not supported by
+// berth": a config is never half-applied.
+type unsupportedField struct {
+	// path is the JSON path; "[]" stands for every index of an array.
+	path string
+	// setAt returns the concrete path where s sets the field ("" if unset);
+	// the same as path except that "[]" gets the first offending index.
+	setAt func(s *specs.Spec) string
+}
+
+// unsupported is THE list of refused fields. When a feature lands, delete its
+// row: Validate then accepts the field and Features reports it.
+var unsupported = []unsupportedField{
+	set("hooks.prestart", func(s *specs.Spec) any { return hooks(s).Prestart }),
+	set("hooks.createRuntime", func(s *specs.Spec) any { return hooks(s).CreateRuntime }),
+	set("hooks.createContainer", func(s *specs.Spec) any { return hooks(s).CreateContainer }),
+	set("hooks.startContainer", func(s *specs.Spec) any { return hooks(s).StartContainer }),
+	set("hooks.poststart", func(s *specs.Spec) any { return hooks(s).Poststart }),
+	set("hooks.poststop", func(s *specs.Spec) any { return hooks(s).Poststop }),
+	set("process.user.username", func(s *specs.Spec) any { return proc(s).User.Username }),
+	set("process.apparmorProfile", func(s *specs.Spec) any { return proc(s).ApparmorProfile }),
+	set("process.selinuxLabel", func(s *specs.Spec) any { return proc(s).SelinuxLabel }),
+	set("process.oomScoreAdj", func(s *specs.Spec) any { return proc(s).OOMScoreAdj }),
+	set("process.scheduler", func(s *specs.Spec) any { return proc(s).Scheduler }),
+	set("process.ioPriority", func(s *specs.Spec) any { return proc(s).IOPriority }),
+	set("process.execCPUAffinity", func(s *specs.Spec) any { return proc(s).ExecCPUAffinity }),
+	{"mounts[].uidMappings", mountsSetting(func(m *specs.Mount) any { return m.UIDMappings }, "uidMappings")},
+	{"mounts[].gidMappings", mountsSetting(func(m *specs.Mount) any { return m.GIDMappings }, "gidMappings")},
+	set("linux.seccomp", func(s *specs.Spec) any { return linux(s).Seccomp }),
+	set("linux.sysctl", func(s *specs.Spec) any { return linux(s).Sysctl }),
+	set("linux.mountLabel", func(s *specs.Spec) any { return linux(s).MountLabel }),
+	set("linux.intelRdt", func(s *specs.Spec) any { return linux(s).IntelRdt }),
+	set("linux.personality", func(s *specs.Spec) any { return linux(s).Personality }),
+	set("linux.memoryPolicy", func(s *specs.Spec) any { return linux(s).MemoryPolicy }),
+	set("linux.netDevices", func(s *specs.Spec) any { return linux(s).NetDevices }),
+	// linux.resources.devices is supported (v1 devices cgroup); nothing else.
+	set("linux.resources.memory", func(s *specs.Spec) any { return res(s).Memory }),
+	set("linux.resources.cpu", func(s *specs.Spec) any { return res(s).CPU }),
+	set("linux.resources.pids", func(s *specs.Spec) any { return res(s).Pids }),
+	set("linux.resources.blockIO", func(s *specs.Spec) any { return res(s).BlockIO }),
+	set("linux.resources.hugepageLimits", func(s *specs.Spec) any { return res(s).HugepageLimits }),
+	set("linux.resources.network", func(s *specs.Spec) any { return res(s).Network }),
+	set("linux.resources.rdma", func(s *specs.Spec) any { return res(s).Rdma }),
+	set("linux.resources.unified", func(s *specs.Spec) any { return res(s).Unified }),
+}
+
+// checkUnsupported refuses the first unsupported field s sets.
+func checkUnsupported(s *specs.Spec) error {
+	for _, u := range unsupported {
+		if at := u.setAt(s); at != "" {
+			return notSupported(at)
+		}
+	}
+	return nil
+}
+
+// supported reports whether the field at path (as written in the table) is
+// implemented, i.e. has no row in unsupported.
+func supported(path string) bool {
+	for _, u := range unsupported {
+		if u.path == path {
+			return false
+		}
+	}
+	return true
+}
+
+// set makes a row for a field read by get; it is set when non-zero (a
+// pointer to a zero value, an empty list or map all count as unset).
+func set(path string, get func(*specs.Spec) any) unsupportedField {
+	return unsupportedField{path, func(s *specs.Spec) string {
+		if nonZero(get(s)) {
+			return path
+		}
+		return ""
+	}}
+}
+
+// mountsSetting makes a row for a per-mount field, reporting mounts[i].name.
+func mountsSetting(get func(*specs.Mount) any, name string) func(*specs.Spec) string {
+	return func(s *specs.Spec) string {
+		for i := range s.Mounts {
+			if nonZero(get(&s.Mounts[i])) {
+				return idx("mounts", i) + "." + name
+			}
+		}
+		return ""
+	}
+}
+
+// nonZero reports whether v holds something: a non-empty string, list or
+// map, or a non-nil pointer to a non-zero value.
+func nonZero(v any) bool {
+	rv := reflect.ValueOf(v)
+	for rv.IsValid() && rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	switch {
+	case !rv.IsValid():
+		return false
+	case rv.Kind() == reflect.Slice || rv.Kind() == reflect.Map:
+		return rv.Len() > 0
+	}
+	return !rv.IsZero()
+}
+
+// The accessors below return a zero section for a missing one, so table rows
+// can read fields without nil checks.
+
+func hooks(s *specs.Spec) *specs.Hooks {
+	if s.Hooks == nil {
+		return &specs.Hooks{}
+	}
+	return s.Hooks
+}
+
+func proc(s *specs.Spec) *specs.Process {
+	if s.Process == nil {
+		return &specs.Process{}
+	}
+	return s.Process
+}
+
+func linux(s *specs.Spec) *specs.Linux {
+	if s.Linux == nil {
+		return &specs.Linux{}
+	}
+	return s.Linux
+}
+
+func res(s *specs.Spec) *specs.LinuxResources {
+	if l := linux(s); l.Resources != nil {
+		return l.Resources
+	}
+	return &specs.LinuxResources{}
+}

@@ -1,0 +1,162 @@
+package spec
+
+import (
+	"errors"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/berthrt/berth/libcontainer/caps"
+)
+
+// Validate checks everything about s that can be checked before anything is
+// created: required fields, names (namespaces, capabilities, rlimits), paths,
+// and combinations (hostname needs a uts namespace, id mappings need a user
+// namespace...). It also refuses every field berth does not implement yet
+// (see unsupported.go). A relative root.path is taken relative to bundle.
+//
+// The first problem found is returned as a *FieldError. Validate only reads
+// s; relative mount destinations are accepted (see Normalize).
+func Validate(s *specs.Spec, bundle string) error {
+	if s.Version == "" {
+		return fieldErr("ociVersion", "must be set")
+	}
+	if !strings.HasPrefix(s.Version, "1.") {
+		return fieldErr("ociVersion", "%q is not supported (berth implements 1.x)", s.Version)
+	}
+	if s.Root == nil || s.Root.Path == "" {
+		return fieldErr("root.path", "must be set")
+	}
+	if s.Process == nil {
+		return fieldErr("process", "must be set")
+	}
+	for _, check := range []func(*specs.Spec) error{
+		checkUnsupported, checkProcess, checkNamespaces, checkUTS,
+		checkIDMappings, checkTimeOffsets, checkMounts, checkLinuxPaths, checkDevices,
+	} {
+		if err := check(s); err != nil {
+			return err
+		}
+	}
+	return checkRoot(s, bundle)
+}
+
+// Rootfs returns the absolute host path of root.path: a relative path is
+// relative to bundle.
+func Rootfs(s *specs.Spec, bundle string) (string, error) {
+	p := s.Root.Path
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(bundle, p)
+	}
+	return filepath.Abs(p)
+}
+
+// checkRoot checks that root.path is an existing directory.
+func checkRoot(s *specs.Spec, bundle string) error {
+	p, err := Rootfs(s, bundle)
+	if err != nil {
+		return fieldErr("root.path", "%q: %v", s.Root.Path, err)
+	}
+	fi, err := os.Stat(p)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fieldErr("root.path", "%q does not exist", p)
+	case err != nil:
+		return fieldErr("root.path", "%q: %v", p, err)
+	case !fi.IsDir():
+		return fieldErr("root.path", "%q is not a directory", p)
+	}
+	return nil
+}
+
+// checkProcess checks process: args, cwd, env, capabilities, rlimits.
+func checkProcess(s *specs.Spec) error {
+	p := s.Process
+	if len(p.Args) == 0 {
+		return fieldErr("process.args", "must not be empty")
+	}
+	if !path.IsAbs(p.Cwd) {
+		return fieldErr("process.cwd", "%q is not an absolute path", p.Cwd)
+	}
+	for i, kv := range p.Env {
+		name, _, ok := strings.Cut(kv, "=")
+		switch {
+		case !ok:
+			return fieldErr(idx("process.env", i), "%q has no '='", kv)
+		case name == "":
+			return fieldErr(idx("process.env", i), "%q has an empty name", kv)
+		case strings.ContainsRune(kv, 0):
+			return fieldErr(idx("process.env", i), "%q contains a NUL byte", kv)
+		}
+	}
+	if err := checkCaps(p.Capabilities); err != nil {
+		return err
+	}
+	return checkRlimits(p.Rlimits)
+}
+
+// checkCaps checks capability names, and the subset rules the kernel
+// enforces at capset and PR_CAP_AMBIENT_RAISE time: effective within
+// permitted, ambient within permitted and inheritable.
+func checkCaps(c *specs.LinuxCapabilities) error {
+	if c == nil {
+		return nil
+	}
+	sets := []struct {
+		name string
+		list []string
+	}{
+		{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
+		{"permitted", c.Permitted}, {"ambient", c.Ambient},
+	}
+	for _, set := range sets {
+		for i, name := range set.list {
+			if _, err := caps.Parse(name); err != nil {
+				return fieldErr(idx("process.capabilities."+set.name, i), "%q is not a capability", name)
+			}
+		}
+	}
+	perm, inh := toSet(c.Permitted), toSet(c.Inheritable)
+	for i, name := range c.Effective {
+		if !perm[name] {
+			return fieldErr(idx("process.capabilities.effective", i), "%q is not in permitted", name)
+		}
+	}
+	for i, name := range c.Ambient {
+		if !perm[name] || !inh[name] {
+			return fieldErr(idx("process.capabilities.ambient", i), "%q is not in both permitted and inheritable", name)
+		}
+	}
+	return nil
+}
+
+// checkRlimits checks rlimit names, duplicates and soft <= hard.
+func checkRlimits(rl []specs.POSIXRlimit) error {
+	seen := map[string]bool{}
+	for i, r := range rl {
+		p := idx("process.rlimits", i)
+		if _, ok := rlimits[r.Type]; !ok {
+			return fieldErr(p+".type", "%q is not a resource limit", r.Type)
+		}
+		if seen[r.Type] {
+			return fieldErr(p+".type", "%q is listed twice", r.Type)
+		}
+		seen[r.Type] = true
+		if r.Soft > r.Hard {
+			return fieldErr(p, "soft %d is above hard %d", r.Soft, r.Hard)
+		}
+	}
+	return nil
+}
+
+func toSet(list []string) map[string]bool {
+	m := make(map[string]bool, len(list))
+	for _, v := range list {
+		m[v] = true
+	}
+	return m
+}

@@ -1,0 +1,171 @@
+// Package rootfs builds the container's filesystem view: everything from
+// "we are in a new mount namespace" to "we are pivoted into the rootfs".
+// It runs inside the container init (after the nsenter stub), never in the
+// runtime's parent process, and imports nothing of berth but libcontainer
+// leaves.
+package rootfs
+
+import (
+	"fmt"
+	"path/filepath"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// Config is what the init passes in: the parts of config.json that shape the
+// filesystem, already validated.
+type Config struct {
+	// Rootfs is the absolute host path of root.path.
+	Rootfs string
+	// Readonly is root.readonly.
+	Readonly bool
+	// Propagation is linux.rootfsPropagation ("" means the runc default).
+	Propagation string
+	// Mounts is config.json's mounts, in order.
+	Mounts []specs.Mount
+	// Devices is linux.devices (added to the default set).
+	Devices []specs.LinuxDevice
+	// NoPivot uses MS_MOVE + chroot instead of pivot_root (--no-pivot).
+	NoPivot bool
+	// MaskedPaths and ReadonlyPaths are linux.maskedPaths / linux.readonlyPaths.
+	MaskedPaths   []string
+	ReadonlyPaths []string
+	// InUserNS is true when the container has a new user namespace (mknod is
+	// not allowed there: devices are bind-mounted from the host instead).
+	InUserNS bool
+	// InCgroupNS is true when the container has its own cgroup namespace.
+	InCgroupNS bool
+}
+
+// Setup prepares the rootfs and pivots into it. It must run in the
+// container's own mount namespace (the nsenter stub unshared it), as root
+// there, and in this order, each step needing the previous one:
+//
+//  1. "/" becomes rslave (or linux.rootfsPropagation), so nothing below
+//     reaches the host;
+//  2. the rootfs is bind-mounted onto itself: pivot_root needs a mount point,
+//     and every later step works through a handle on that mount;
+//  3. mounts[], in order, each destination resolved inside the rootfs;
+//  4. /dev nodes and symlinks, unless /dev is a bind of the host's /dev: they
+//     go into the /dev and /dev/pts mounted in step 3;
+//  5. pivot_root (or MS_MOVE + chroot with NoPivot), then the configured
+//     propagation is applied again to the new "/".
+//
+// On return the cwd is the new "/". Console setup (MountConsole) and then
+// Finalize come next.
+func Setup(c *Config) error {
+	rootfs, err := realRootfs(c.Rootfs)
+	if err != nil {
+		return err
+	}
+	if err := prepareRoot(rootfs, c.Propagation); err != nil {
+		return err
+	}
+	r, err := openRoot(rootfs)
+	if err != nil {
+		return fmt.Errorf("root.path (%s): open: %w", rootfs, err)
+	}
+	defer r.Close()
+	if err := mountAll(r, c); err != nil {
+		return err
+	}
+	if needsDev(c) {
+		if err := setupDev(r, c); err != nil {
+			return err
+		}
+	}
+	return enterRoot(r, c)
+}
+
+// realRootfs checks root.path and resolves its symlinks once, so that the
+// kernel's view of a path (read back from /proc/self/fd) can be compared
+// with it.
+func realRootfs(path string) (string, error) {
+	if !filepath.IsAbs(path) {
+		return "", fmt.Errorf("root.path (%s): not absolute", path)
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", fmt.Errorf("root.path (%s): %w", path, err)
+	}
+	return real, nil
+}
+
+// enterRoot switches "/" to the rootfs. The root propagation is applied
+// again afterwards: what was set in prepareRoot applied to the host's "/",
+// which the container no longer sees.
+func enterRoot(r *root, c *Config) error {
+	enter, how := pivotRoot, "pivot_root"
+	if c.NoPivot {
+		enter, how = moveRoot, "no-pivot move"
+	}
+	if err := enter(r); err != nil {
+		return fmt.Errorf("%s (%s): %w", how, r.path, err)
+	}
+	if c.Propagation == "" {
+		return nil
+	}
+	flags, _ := parsePropagation(c.Propagation)
+	if err := sysMount("", "/", "", flags, ""); err != nil {
+		return fmt.Errorf("linux.rootfsPropagation (%s): set on new /: %w", c.Propagation, err)
+	}
+	return nil
+}
+
+// Finalize applies what must come last, after Setup and MountConsole (which
+// may need to create /dev/console, impossible once /dev or "/" is read-only):
+// readonlyPaths, then maskedPaths (through the container's /dev/null, so
+// after Setup made it), then a read-only /dev if mounts[] asked for one (it
+// had to stay writable for the nodes), then the read-only root. Paths are
+// resolved inside the new "/"; missing ones are skipped. The container's
+// /proc must be mounted: mounts go through /proc/self/fd handles.
+func Finalize(c *Config) error {
+	for i, p := range c.ReadonlyPaths {
+		if err := readonlyPath(p); err != nil {
+			return fmt.Errorf("linux.readonlyPaths[%d] (%s): %w", i, p, err)
+		}
+	}
+	if err := maskPaths(c.MaskedPaths); err != nil {
+		return err
+	}
+	if devReadonly(c) {
+		if err := remountReadonly("/dev"); err != nil {
+			return fmt.Errorf("mounts (/dev ro): %w", err)
+		}
+	}
+	if c.Readonly {
+		if err := remountReadonly("/"); err != nil {
+			return fmt.Errorf("root.readonly: %w", err)
+		}
+	}
+	return nil
+}
+
+func maskPaths(paths []string) error {
+	if len(paths) == 0 {
+		return nil
+	}
+	devNull, err := openDevNull()
+	if err != nil {
+		return fmt.Errorf("linux.maskedPaths: %w", err)
+	}
+	defer devNull.Close()
+	for i, p := range paths {
+		if err := maskPath(p, devNull); err != nil {
+			return fmt.Errorf("linux.maskedPaths[%d] (%s): %w", i, p, err)
+		}
+	}
+	return nil
+}
+
+// devReadonly reports whether the last mount on /dev asked for "ro".
+func devReadonly(c *Config) bool {
+	ro := false
+	for _, m := range c.Mounts {
+		if filepath.Clean(m.Destination) == "/dev" && needsDev(c) {
+			ro = parseMountOptions(m.Options).Flags&unix.MS_RDONLY != 0
+		}
+	}
+	return ro
+}
