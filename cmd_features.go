@@ -16,7 +16,12 @@ var featuresCommand = cli.Command{
 		if err := checkArgs(ctx, 0, 0); err != nil {
 			return err
 		}
-		b, err := json.MarshalIndent(spec.Features(), "", "    ")
+		f := spec.Features()
+		f.Annotations = map[string]string{
+			"io.github.berthrt.berth.version":            version,
+			"io.github.berthrt.berth.checkpoint.enabled": "false",
+		}
+		b, err := json.MarshalIndent(f, "", "    ")
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/caps"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -43,6 +44,11 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, errors.New("process.terminal is true: --console-socket is required")
 		}
 		return nil, errors.New("--console-socket given but process.terminal is false")
+	}
+	if p := o.Spec.Process; p != nil {
+		if un := caps.Unavailable(p.Capabilities); len(un) > 0 {
+			logrus.Warnf("capabilities unknown to this kernel are skipped: %v", un)
+		}
 	}
 	var cgPath string
 	if o.Spec.Linux != nil {

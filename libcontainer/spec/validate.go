@@ -34,6 +34,9 @@ func Validate(s *specs.Spec, bundle string) error {
 	if s.Process == nil {
 		return fieldErr("process", "must be set")
 	}
+	if s.Linux == nil {
+		return fieldErr("linux", "must be set")
+	}
 	for _, check := range []func(*specs.Spec) error{
 		checkUnsupported, checkProcess, checkNamespaces, checkUTS,
 		checkIDMappings, checkTimeOffsets, checkMounts, checkLinuxPaths, checkDevices,

@@ -34,6 +34,11 @@ func checkNamespaces(s *specs.Spec) error {
 			return fieldErr(p+".path", "%q does not exist", ns.Path)
 		}
 	}
+	// Without its own mount namespace the rootfs setup (propagation,
+	// pivot_root) would act on the host's mounts.
+	if !seen[specs.MountNamespace] {
+		return fieldErr("linux.namespaces", "no mount namespace: berth needs one to set up the rootfs")
+	}
 	return nil
 }
 

@@ -149,6 +149,10 @@ var validateCases = []validateCase{
 		`linux.resources.devices[0].type: "u" is not a device type (a, b or c)`},
 	{"bad cgroup device access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" },
 		`linux.resources.devices[0].access: "rwx" is not made of r, w and m`},
+	{"no linux section", func(s *specs.Spec) { s.Linux = nil; s.Hostname = "" },
+		`linux: must be set`},
+	{"no mount namespace", func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
+		`linux.namespaces: no mount namespace: berth needs one to set up the rootfs`},
 	{"missing rootfs", func(s *specs.Spec) { s.Root.Path = "/nonexistent/rootfs" },
 		`root.path: "/nonexistent/rootfs" does not exist`},
 	{"rootfs is a file", func(s *specs.Spec) { s.Root.Path = "/proc/self/status" },
@@ -191,7 +195,6 @@ func TestValidateAccepts(t *testing.T) {
 			addNS(s, specs.TimeNamespace, "")
 			s.Linux.TimeOffsets = offsets("monotonic", 5)
 		},
-		"no linux section": func(s *specs.Spec) { s.Linux = nil; s.Hostname = "" },
 		"zero oomScoreAdj": func(s *specs.Spec) { zero := 0; s.Process.OOMScoreAdj = &zero },
 		"empty memory":     func(s *specs.Spec) { s.Linux.Resources.Memory = &specs.LinuxMemory{} },
 		"rshared":          func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" },
