@@ -83,9 +83,7 @@ func setupGlobal(ctx *cli.Context) error {
 	switch r := ctx.GlobalString("rootless"); r {
 	case "auto", "false":
 	case "true":
-		if os.Geteuid() != 0 {
-			return fmt.Errorf("--rootless=true: %w", libcontainer.ErrNotSupported)
-		}
+		return fmt.Errorf("--rootless=true: %w", libcontainer.ErrNotSupported)
 	default:
 		return fmt.Errorf("--rootless: %q is not one of true, false, auto", r)
 	}

@@ -49,6 +49,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		if un := caps.Unavailable(p.Capabilities); len(un) > 0 {
 			logrus.Warnf("capabilities unknown to this kernel are skipped: %v", un)
 		}
+		if sk := caps.AmbientSkipped(p.Capabilities); len(sk) > 0 {
+			logrus.Warnf("process.capabilities.ambient: %v not raised: not in both permitted and inheritable", sk)
+		}
 	}
 	var cgPath string
 	if o.Spec.Linux != nil {

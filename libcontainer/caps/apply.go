@@ -26,8 +26,9 @@ import (
 //  2. Drop from the bounding set every capability not in c.Bounding
 //     (PR_CAPBSET_DROP needs CAP_SETPCAP effective, so before step 3).
 //  3. capset effective, permitted and inheritable.
-//  4. Ambient: clear all, then raise each of c.Ambient (each must already be
-//     permitted and inheritable, hence after step 3).
+//  4. Ambient: clear all, then raise each of c.Ambient that is permitted and
+//     inheritable (the kernel refuses the others; as runc does, they are
+//     skipped, and AmbientSkipped names them for a warning).
 //
 // Capabilities known to berth but not to the running kernel (see Unavailable)
 // are skipped. An unknown name is an error naming it.
@@ -52,7 +53,29 @@ func Apply(c *specs.LinuxCapabilities) error {
 	if err := capset(want[1], want[2], want[3]); err != nil {
 		return fmt.Errorf("set effective/permitted/inheritable capabilities: %w", err)
 	}
-	return setAmbient(want[4])
+	return setAmbient(want[4] & want[2] & want[3])
+}
+
+// AmbientSkipped names the ambient capabilities of c that Apply will not
+// raise because they are not in both the permitted and inheritable sets.
+func AmbientSkipped(c *specs.LinuxCapabilities) []string {
+	if c == nil {
+		return nil
+	}
+	perm, inh := map[string]bool{}, map[string]bool{}
+	for _, n := range c.Permitted {
+		perm[n] = true
+	}
+	for _, n := range c.Inheritable {
+		inh[n] = true
+	}
+	var skipped []string
+	for _, n := range c.Ambient {
+		if !perm[n] || !inh[n] {
+			skipped = append(skipped, n)
+		}
+	}
+	return skipped
 }
 
 // DropBounding drops from the calling thread's bounding set every capability

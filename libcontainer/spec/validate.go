@@ -104,7 +104,7 @@ func checkProcess(s *specs.Spec) error {
 
 // checkCaps checks capability names, and the subset rules the kernel
 // enforces at capset and PR_CAP_AMBIENT_RAISE time: effective within
-// permitted, ambient within permitted and inheritable.
+// permitted.
 func checkCaps(c *specs.LinuxCapabilities) error {
 	if c == nil {
 		return nil
@@ -123,17 +123,15 @@ func checkCaps(c *specs.LinuxCapabilities) error {
 			}
 		}
 	}
-	perm, inh := toSet(c.Permitted), toSet(c.Inheritable)
+	perm := toSet(c.Permitted)
 	for i, name := range c.Effective {
 		if !perm[name] {
 			return fieldErr(idx("process.capabilities.effective", i), "%q is not in permitted", name)
 		}
 	}
-	for i, name := range c.Ambient {
-		if !perm[name] || !inh[name] {
-			return fieldErr(idx("process.capabilities.ambient", i), "%q is not in both permitted and inheritable", name)
-		}
-	}
+	// Ambient capabilities outside permitted and inheritable are skipped with
+	// a warning, as runc does (its own `runc spec` has ambient without
+	// inheritable).
 	return nil
 }
 

@@ -77,8 +77,6 @@ var validateCases = []validateCase{
 		`process.capabilities.ambient[0]: "kill" is not a capability`},
 	{"effective not permitted", func(s *specs.Spec) { s.Process.Capabilities.Effective[2] = "CAP_CHOWN" },
 		`process.capabilities.effective[2]: "CAP_CHOWN" is not in permitted`},
-	{"ambient not inheritable", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} },
-		`process.capabilities.ambient[0]: "CAP_KILL" is not in both permitted and inheritable`},
 	{"bad rlimit", func(s *specs.Spec) { s.Process.Rlimits[0].Type = "RLIMIT_X" },
 		`process.rlimits[0].type: "RLIMIT_X" is not a resource limit`},
 	{"rlimit twice", func(s *specs.Spec) { s.Process.Rlimits = append(s.Process.Rlimits, s.Process.Rlimits[0]) },

@@ -1,0 +1,87 @@
+# berth - build, test and benchmark. Run `make help` for the targets.
+# Most targets need root (containers); `make demo` and `make test` are the
+# two commands to try on a fresh Debian 12.
+
+GO      ?= $(shell command -v go || echo /usr/local/go/bin/go)
+GOFMT   ?= $(shell command -v gofmt || echo $(dir $(GO))gofmt)
+BATS    ?= bats
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+COMMIT  ?= $(shell git rev-parse --verify --short HEAD 2>/dev/null || echo unknown)
+
+# BIN is where `build` writes; BERTH is the runtime demo/integration/bench use
+# (e.g. `make integration BERTH=/usr/sbin/runc` checks the tests against runc).
+BIN     := $(CURDIR)/berth
+BERTH   ?= $(BIN)
+RECVTTY := $(CURDIR)/tests/cmd/recvtty/recvtty
+RECVTTY_SRC := $(wildcard tests/cmd/recvtty/*.go)
+# only hand the tests a recvtty that `build` makes
+TEST_ENV = BERTH=$(BERTH) $(if $(RECVTTY_SRC),RECVTTY=$(RECVTTY))
+
+GO_BUILD = CGO_ENABLED=1 $(GO) build -trimpath
+LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
+
+# Everything here is sequential (deps before build before tests); Go
+# parallelises inside each step.
+.NOTPARALLEL:
+.DEFAULT_GOAL := build
+.PHONY: all build deps demo check-root unit integration test bench lint clean help
+
+all: build
+
+help:
+	@echo 'make build        build ./berth (and tests/cmd/recvtty/recvtty)'
+	@echo 'make deps         install missing Debian packages (scripts/install-deps.sh)'
+	@echo 'make demo         deps + build, then run a busybox container (scripts/demo.sh)'
+	@echo 'make unit         go test ./... (root)'
+	@echo 'make integration  bats -r tests/integration (root)'
+	@echo 'make test         deps build unit integration'
+	@echo 'make bench        deps + build, then berth vs runc vs crun (scripts/bench.sh)'
+	@echo 'make lint         gofmt -l (must be empty), go vet, shellcheck if installed'
+	@echo 'make clean        remove built binaries'
+
+build:
+	$(GO_BUILD) -ldflags '$(LDFLAGS)' -o $(BIN) .
+ifneq ($(RECVTTY_SRC),)
+	$(GO_BUILD) -o $(RECVTTY) ./tests/cmd/recvtty
+endif
+
+deps:
+	@GO='$(GO)' bash scripts/install-deps.sh
+
+demo: deps build
+	BERTH=$(BERTH) bash scripts/demo.sh
+
+check-root:
+	@test "$$(id -u)" = 0 || { echo 'make: this target must run as root (it creates containers)' >&2; exit 1; }
+
+unit: check-root
+	CGO_ENABLED=1 $(GO) test -count=1 ./...
+
+integration: check-root
+	@timing=; $(BATS) --help 2>/dev/null | grep -q -- --timing && timing=--timing; \
+	echo "$(TEST_ENV) $(BATS) $$timing -r tests/integration"; \
+	$(TEST_ENV) $(BATS) $$timing -r tests/integration
+
+# unit and integration both run even if the first fails, so one CI run shows
+# every failure; the target still fails if either did.
+test: deps build
+	@rc=0; \
+	$(MAKE) --no-print-directory unit || rc=1; \
+	$(MAKE) --no-print-directory integration || rc=1; \
+	if [ $$rc = 0 ]; then echo 'make test: all passed'; else echo 'make test: FAILED (see above)' >&2; fi; \
+	exit $$rc
+
+bench: deps build
+	BERTH=$(BERTH) bash scripts/bench.sh
+
+lint:
+	@out=$$($(GOFMT) -l .) || exit 1; \
+	if [ -n "$$out" ]; then echo "gofmt -l: these files need gofmt -w:" >&2; echo "$$out" >&2; exit 1; fi
+	$(GO) vet ./...
+	@if command -v shellcheck >/dev/null; then \
+		echo 'shellcheck scripts/*.sh .ci/run'; shellcheck scripts/*.sh .ci/run; \
+	else echo 'lint: shellcheck not installed, shell scripts not checked'; fi
+
+clean:
+	rm -f $(BIN) $(RECVTTY)
+	find . -name '*.test' -type f -not -path './.git/*' -delete
