@@ -17,7 +17,7 @@ RECVTTY_SRC := $(wildcard tests/cmd/recvtty/*.go)
 # only hand the tests a recvtty that `build` makes
 TEST_ENV = BERTH=$(BERTH) $(if $(RECVTTY_SRC),RECVTTY=$(RECVTTY))
 
-GO_BUILD = CGO_ENABLED=1 $(GO) build -trimpath
+GO_BUILD = CGO_ENABLED=1 $(GO) build -trimpath -tags urfave_cli_no_docs
 LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 
 # Everything here is sequential (deps before build before tests); Go

@@ -66,7 +66,7 @@ func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, string, error) {
 			return nil, "", err
 		}
 	}
-	s, err := spec.Load(bundle)
+	s, raw, err := spec.LoadRaw(bundle)
 	if err != nil {
 		return nil, "", err
 	}
@@ -74,7 +74,7 @@ func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, string, error) {
 		return nil, "", err
 	}
 	o := &libcontainer.CreateOpts{
-		Root: root, ID: id, Bundle: bundle, Spec: s,
+		Root: root, ID: id, Bundle: bundle, Spec: s, SpecJSON: raw,
 		PreserveFds: int(ctx.Uint("preserve-fds")), NoPivot: ctx.Bool("no-pivot"),
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		Stdin:        os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,

@@ -52,7 +52,7 @@ func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool,
 	// Catch signals before the container exists so none is lost.
 	sigs := make(chan os.Signal, 64)
 	if !detach {
-		signal.Notify(sigs)
+		signal.Notify(sigs, forwarded...)
 	}
 	c, err := libcontainer.Create(o)
 	if o.ConsoleSocket != nil {
@@ -95,8 +95,17 @@ func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool,
 	return &exitError{code: status}
 }
 
-// forwardSignals passes what berth receives on to the init, as runc does;
-// SIGWINCH resizes the pty instead, and SIGCHLD/SIGURG are ours.
+// forwarded are the signals a foreground run passes on to the container:
+// those a shell, a terminal or a supervisor sends. runc forwards every
+// signal; berth does not, because the Go runtime enables each one with a
+// round trip to a thread of its own, and run pays for it on every start.
+var forwarded = []os.Signal{
+	unix.SIGHUP, unix.SIGINT, unix.SIGQUIT, unix.SIGTERM, unix.SIGUSR1, unix.SIGUSR2,
+	unix.SIGALRM, unix.SIGCONT, unix.SIGPWR, unix.SIGWINCH, unix.Signal(37), // SIGRTMIN+3 (glibc numbering): how systemd is told to halt
+}
+
+// forwardSignals passes what berth receives on to the init; SIGWINCH
+// resizes the pty instead.
 func forwardSignals(c *libcontainer.Container, sigs chan os.Signal, tty *ttyProxy) {
 	for s := range sigs {
 		sig := s.(unix.Signal)

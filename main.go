@@ -1,4 +1,11 @@
 // berth is an OCI container runtime with runc's command line.
+//
+// berth sets GOMAXPROCS to 1 itself (see init); the go:debug lines stop the
+// runtime from sizing it by the cgroup's CPU limit and from re-checking that
+// limit in the background.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
@@ -20,10 +27,12 @@ var (
 )
 
 func init() {
+	// berth does no parallel work: one P means no idle Ms to wake and
+	// hand off to around every blocking syscall.
+	runtime.GOMAXPROCS(1)
 	// The container init execs on this thread after setting its
 	// capabilities, which are per thread: pin it before anything runs.
 	if len(os.Args) > 1 && os.Args[1] == "init" {
-		runtime.GOMAXPROCS(1)
 		runtime.LockOSThread()
 	}
 }

@@ -21,6 +21,9 @@ type CreateOpts struct {
 	ID     string
 	Bundle string
 	Spec   *specs.Spec
+	// SpecJSON is the config.json Spec was decoded from (optional: it
+	// saves encoding Spec again for the snapshot and the init).
+	SpecJSON []byte
 	// ConsoleSocket is a connected unix socket the pty master is sent over;
 	// required exactly when Spec.Process.Terminal is true.
 	ConsoleSocket *os.File
@@ -101,11 +104,16 @@ func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Cont
 	if err := os.Chmod(fifo, 0o622); err != nil {
 		return nil, fmt.Errorf("make exec fifo: %w", err)
 	}
-	snapshot, err := json.Marshal(o.Spec)
-	if err != nil {
-		return nil, err
+	if o.SpecJSON == nil {
+		b, err := json.Marshal(o.Spec)
+		if err != nil {
+			return nil, err
+		}
+		o.SpecJSON = b
 	}
-	if err := writeFileAtomic(filepath.Join(dir, configFile), snapshot, 0o600); err != nil {
+	// No temp file and rename: nobody reads the snapshot before state.json
+	// exists, and that is written atomically.
+	if err := os.WriteFile(filepath.Join(dir, configFile), o.SpecJSON, 0o600); err != nil {
 		return nil, fmt.Errorf("save config snapshot: %w", err)
 	}
 	p, err := startInit(o, cg, fifo, undo)

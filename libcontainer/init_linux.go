@@ -7,6 +7,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/nsenter"
 	"github.com/berthrt/berth/rootfs"
@@ -50,6 +51,10 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 	if err := json.Unmarshal(msg, &cfg); err != nil {
 		return nil, fmt.Errorf("init config: %w", err)
 	}
+	if err := json.Unmarshal(cfg.SpecJSON, &cfg.Spec); err != nil {
+		return nil, fmt.Errorf("init config: spec: %w", err)
+	}
+	spec.Normalize(cfg.Spec)
 	if cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Linux == nil {
 		return nil, errors.New("init config: no process or linux section")
 	}

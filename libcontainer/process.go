@@ -20,15 +20,18 @@ import (
 
 // initConfig is what the Go init reads after the stub is done.
 type initConfig struct {
-	ID           string      `json:"id"`
-	Spec         *specs.Spec `json:"spec"`
-	Rootfs       string      `json:"rootfs"`
-	NoPivot      bool        `json:"noPivot,omitempty"`
-	NoNewKeyring bool        `json:"noNewKeyring,omitempty"`
-	PreserveFds  int         `json:"preserveFds,omitempty"`
-	FifoFd       int         `json:"fifoFd"`
-	ConsoleFd    int         `json:"consoleFd"`
-	WaitRun      bool        `json:"waitRun,omitempty"`
+	ID string `json:"id"`
+	// SpecJSON is config.json as given; the init decodes it itself (and
+	// normalizes it as spec.Load did) into Spec.
+	SpecJSON     json.RawMessage `json:"spec"`
+	Spec         *specs.Spec     `json:"-"`
+	Rootfs       string          `json:"rootfs"`
+	NoPivot      bool            `json:"noPivot,omitempty"`
+	NoNewKeyring bool            `json:"noNewKeyring,omitempty"`
+	PreserveFds  int             `json:"preserveFds,omitempty"`
+	FifoFd       int             `json:"fifoFd"`
+	ConsoleFd    int             `json:"consoleFd"`
+	WaitRun      bool            `json:"waitRun,omitempty"`
 }
 
 // initProcess is the parent's handle on a starting init.
@@ -58,7 +61,7 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	fifoFile := os.NewFile(uintptr(fifoFd), "exec.fifo")
 	defer fifoFile.Close()
 
-	cfg := &initConfig{ID: o.ID, Spec: o.Spec, Rootfs: rootfsPath(o.Bundle, o.Spec),
+	cfg := &initConfig{ID: o.ID, SpecJSON: o.SpecJSON, Rootfs: rootfsPath(o.Bundle, o.Spec),
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1}
 	cmd := initCommand(o, cfg, child, fifoFile)
 	p := &initProcess{cmd: cmd, sock: parent}

@@ -50,9 +50,38 @@ func (r *root) resolve(dest string) (string, error) {
 	return "/" + rel, nil
 }
 
+// openInRoot is the fast path for a target that already exists: one
+// openat2 with RESOLVE_IN_ROOT, where the kernel itself keeps every step
+// (symlinks and ".." included) inside the rootfs, so the result needs no
+// further check. It fails (ENOENT, or ENOSYS on old kernels) when the slow,
+// creating path must run.
+func (r *root) openInRoot(dest string) (*os.File, error) {
+	how := unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	}
+	for {
+		fd, err := unix.Openat2(int(r.dir.Fd()), dest, &how)
+		if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), dest), nil
+	}
+}
+
 // mkdirAll creates dest (a directory, mode 0755) inside the rootfs and
 // returns an O_PATH handle on it, checked to be inside the rootfs.
 func (r *root) mkdirAll(dest string) (*os.File, error) {
+	if h, err := r.openInRoot(dest); err == nil {
+		var st unix.Stat_t
+		if unix.Fstat(int(h.Fd()), &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return h, nil
+		}
+		h.Close()
+	}
 	rel, err := r.resolve(dest)
 	if err != nil {
 		return nil, err
@@ -89,6 +118,12 @@ func (r *root) mkfile(dest string) (*os.File, error) {
 // open returns an O_PATH handle on an existing dest inside the rootfs. Call
 // it again after mounting on a path to get a handle on the new mount.
 func (r *root) open(dest string) (*os.File, error) {
+	if h, err := r.openInRoot(dest); err == nil || !errors.Is(err, unix.ENOSYS) {
+		if err != nil {
+			return nil, fmt.Errorf("open: %w", err)
+		}
+		return h, nil
+	}
 	h, err := pathrs.OpenatInRoot(r.dir, dest)
 	if err != nil {
 		return nil, fmt.Errorf("open: %w", err)

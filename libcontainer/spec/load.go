@@ -24,19 +24,28 @@ const ConfigName = "config.json"
 // prefixed with "config.json: " that give the line and column, or the JSON
 // path and the value. Every error about a field wraps a *FieldError.
 func Load(bundle string) (*specs.Spec, error) {
+	s, _, err := LoadRaw(bundle)
+	return s, err
+}
+
+// LoadRaw is Load that also returns the file's bytes, so that a caller who
+// must pass the config on (to the container init, to the state dir) can do
+// so without encoding it again: encoding/json's first encode of the Spec
+// type graph costs more than the whole decode.
+func LoadRaw(bundle string) (*specs.Spec, []byte, error) {
 	data, err := os.ReadFile(filepath.Join(bundle, ConfigName))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s, err := decode(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ConfigName, err)
+		return nil, nil, fmt.Errorf("%s: %w", ConfigName, err)
 	}
 	Normalize(s)
 	if err := Validate(s, bundle); err != nil {
-		return nil, fmt.Errorf("%s: %w", ConfigName, err)
+		return nil, nil, fmt.Errorf("%s: %w", ConfigName, err)
 	}
-	return s, nil
+	return s, data, nil
 }
 
 // Normalize rewrites the forms berth accepts but does not want to handle
