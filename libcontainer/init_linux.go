@@ -39,7 +39,11 @@ func Init() error {
 	if err := readyAndWait(sock, cfg); err != nil {
 		return err
 	}
-	return execProcess(cfg, path, env)
+	// From here the parent no longer listens: what fails is told on the
+	// container's own stderr, as the process would have.
+	err = execProcess(cfg, path, env)
+	fmt.Fprintf(os.Stderr, "berth init: %v\n", err)
+	return err
 }
 
 func readInitConfig(sock *os.File) (*initConfig, error) {
