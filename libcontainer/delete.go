@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/libcontainer/sys"
@@ -47,10 +48,14 @@ func (c *Container) killAndWait() {
 	}
 }
 
-// destroy removes the cgroups and the state dir.
+// destroy removes the cgroups and the state dir. Processes still in the
+// cgroup (left by an init that had no pid namespace) are killed first: a
+// cgroup with tasks cannot be removed.
 func (c *Container) destroy() error {
 	if len(c.State.CgroupPaths) > 0 {
-		if err := cgroups.Load(c.State.CgroupPaths).Destroy(); err != nil {
+		cg := cgroups.Load(c.State.CgroupPaths)
+		killRemaining(cg)
+		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("container %q: %w", c.State.ID, err)
 		}
 	}
@@ -58,4 +63,20 @@ func (c *Container) destroy() error {
 		return fmt.Errorf("container %q: remove state dir: %w", c.State.ID, err)
 	}
 	return nil
+}
+
+// killRemaining SIGKILLs whatever is left in cg and waits (up to 2 s) for
+// the cgroup to empty.
+func killRemaining(cg cgroups.Manager) {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		pids, err := cg.Pids()
+		if err != nil || len(pids) == 0 || time.Now().After(deadline) {
+			return
+		}
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }

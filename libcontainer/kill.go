@@ -10,12 +10,15 @@ import (
 
 // Kill sends sig to the container's init, or with all to every process in
 // its cgroup. A stopped container cannot be killed.
+// With all, a stopped container is not an error (as in runc): processes
+// the init left behind in its cgroup, when it had no pid namespace, are
+// still signalled.
 func (c *Container) Kill(sig unix.Signal, all bool) error {
-	if c.Status() == Stopped {
-		return fmt.Errorf("container %q is not running: %w", c.State.ID, ErrWrongState)
-	}
 	if all {
 		return c.killAll(sig)
+	}
+	if c.Status() == Stopped {
+		return fmt.Errorf("container %q is not running: %w", c.State.ID, ErrWrongState)
 	}
 	return c.signalInit(sig)
 }
