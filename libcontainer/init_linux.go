@@ -58,10 +58,10 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 	if err := json.Unmarshal(cfg.SpecJSON, &cfg.Spec); err != nil {
 		return nil, fmt.Errorf("init config: spec: %w", err)
 	}
-	spec.Normalize(cfg.Spec)
 	if cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Linux == nil {
 		return nil, errors.New("init config: no process or linux section")
 	}
+	spec.Normalize(cfg.Spec)
 	return &cfg, nil
 }
 
@@ -70,6 +70,9 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 // container's /dev/ptmx) before masking paths (which may hide /proc files
 // used above); rlimits and the keyring before the user switch drops the
 // capabilities they need; the executable is looked up last, as the user.
+// The seccomp filter comes as late as it can so its rules do not hit our own
+// setup: without no_new_privs, loading needs CAP_SYS_ADMIN, so just before
+// the user switch drops it; with no_new_privs, last of all.
 func setupContainer(cfg *initConfig) (string, []string, error) {
 	s := cfg.Spec
 	rc := rootfsConfig(cfg)
@@ -85,6 +88,7 @@ func setupContainer(cfg *initConfig) (string, []string, error) {
 		{"rlimits", func() error { return setRlimits(s.Process.Rlimits) }},
 		{"cwd", func() error { return makeCwd(s.Process.Cwd) }},
 		{"no_new_privs", func() error { return setNoNewPrivs(s.Process.NoNewPrivileges) }},
+		{"seccomp", func() error { return loadSeccomp(cfg, !s.Process.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(s.Process) }},
 	}
 	for _, st := range steps {
@@ -99,6 +103,9 @@ func setupContainer(cfg *initConfig) (string, []string, error) {
 	}
 	if err := unix.Chdir(s.Process.Cwd); err != nil {
 		return "", nil, fmt.Errorf("process.cwd: chdir %q: %w", s.Process.Cwd, err)
+	}
+	if err := loadSeccomp(cfg, s.Process.NoNewPrivileges); err != nil {
+		return "", nil, fmt.Errorf("seccomp: %w", err)
 	}
 	return path, env, nil
 }
@@ -155,4 +162,14 @@ func execProcess(cfg *initConfig, path string, env []string) error {
 		return fmt.Errorf("exec %q: %w", path, err)
 	}
 	return nil
+}
+
+// loadSeccomp loads the filter the parent compiled, when now is true (see
+// setupContainer for when that is). It applies to this thread only, the one
+// that will exec.
+func loadSeccomp(cfg *initConfig, now bool) error {
+	if !now || cfg.Seccomp == nil {
+		return nil
+	}
+	return cfg.Seccomp.Load()
 }

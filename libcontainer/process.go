@@ -11,10 +11,12 @@ import (
 	"strings"
 
 	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/libcontainer/sys"
 	"github.com/berthrt/berth/nsenter"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,6 +34,9 @@ type initConfig struct {
 	FifoFd       int             `json:"fifoFd"`
 	ConsoleFd    int             `json:"consoleFd"`
 	WaitRun      bool            `json:"waitRun,omitempty"`
+	// Seccomp is linux.seccomp compiled by the parent, so the init only
+	// has to load it (one syscall, no libseccomp work).
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 }
 
 // initProcess is the parent's handle on a starting init.
@@ -56,13 +61,21 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
 		parent.Close()
+		child.Close()
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
 	fifoFile := os.NewFile(uintptr(fifoFd), "exec.fifo")
 	defer fifoFile.Close()
 
+	filter, err := compileSeccomp(o.Spec)
+	if err != nil {
+		parent.Close()
+		child.Close()
+		return nil, err
+	}
 	cfg := &initConfig{ID: o.ID, SpecJSON: o.SpecJSON, Rootfs: rootfsPath(o.Bundle, o.Spec),
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1}
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1,
+		Seccomp: filter}
 	cmd := initCommand(o, cfg, child, fifoFile)
 	p := &initProcess{cmd: cmd, sock: parent}
 	if err := cmd.Start(); err != nil {
@@ -314,4 +327,22 @@ func waitGone(pid int, start uint64) {
 	}
 	defer unix.Close(fd)
 	_, _ = sys.PidfdWait(fd, 10000)
+}
+
+// compileSeccomp builds the container's seccomp filter in the parent.
+// Syscall names libseccomp does not know here are skipped, as runc does.
+func compileSeccomp(s *specs.Spec) (*seccomp.Program, error) {
+	if s.Linux == nil || s.Linux.Seccomp == nil {
+		return nil, nil
+	}
+	if logrus.IsLevelEnabled(logrus.DebugLevel) {
+		if unknown := seccomp.Unknown(s.Linux.Seccomp); len(unknown) > 0 {
+			logrus.Debugf("linux.seccomp: syscalls unknown to libseccomp, skipped: %v", unknown)
+		}
+	}
+	p, err := seccomp.Compile(s.Linux.Seccomp)
+	if err != nil {
+		return nil, fmt.Errorf("linux.seccomp: %w", err)
+	}
+	return p, nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
 	"github.com/berthrt/berth/libcontainer/caps"
+	"github.com/berthrt/berth/libcontainer/seccomp"
 )
 
 // hookNames are the hook kinds of the runtime-spec, in lifecycle order.
@@ -53,7 +54,7 @@ func Features() *features.Features {
 				V1: ptr(true), V2: ptr(false), Systemd: ptr(false), SystemdUser: ptr(false),
 				Rdma: ptr(supported("linux.resources.rdma")),
 			},
-			Seccomp:         &features.Seccomp{Enabled: ptr(supported("linux.seccomp"))},
+			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: ptr(supported("process.apparmorProfile"))},
 			Selinux:         &features.Selinux{Enabled: ptr(supported("process.selinuxLabel") && supported("linux.mountLabel"))},
 			IntelRdt:        &features.IntelRdt{Enabled: ptr(supported("linux.intelRdt"))},

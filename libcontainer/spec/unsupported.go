@@ -2,6 +2,7 @@ package spec
 
 import (
 	"reflect"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -35,7 +36,6 @@ var unsupported = []unsupportedField{
 	set("process.execCPUAffinity", func(s *specs.Spec) any { return proc(s).ExecCPUAffinity }),
 	{"mounts[].uidMappings", mountsSetting(func(m *specs.Mount) any { return m.UIDMappings }, "uidMappings")},
 	{"mounts[].gidMappings", mountsSetting(func(m *specs.Mount) any { return m.GIDMappings }, "gidMappings")},
-	set("linux.seccomp", func(s *specs.Spec) any { return linux(s).Seccomp }),
 	set("linux.sysctl", func(s *specs.Spec) any { return linux(s).Sysctl }),
 	set("linux.mountLabel", func(s *specs.Spec) any { return linux(s).MountLabel }),
 	set("linux.intelRdt", func(s *specs.Spec) any { return linux(s).IntelRdt }),
@@ -78,11 +78,35 @@ func supported(path string) bool {
 // pointer to a zero value, an empty list or map all count as unset).
 func set(path string, get func(*specs.Spec) any) unsupportedField {
 	return unsupportedField{path, func(s *specs.Spec) string {
-		if nonZero(get(s)) {
-			return path
+		if v := get(s); nonZero(v) {
+			return path + firstSet(v)
 		}
 		return ""
 	}}
+}
+
+// firstSet names, for a struct, the first field that is set (".limit" for
+// linux.resources.memory), so the error points at what the user wrote.
+func firstSet(v any) string {
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() {
+		rv = rv.Elem()
+	}
+	if rv.Kind() != reflect.Struct {
+		return ""
+	}
+	for i := 0; i < rv.NumField(); i++ {
+		f := rv.Field(i)
+		if !f.CanInterface() || !nonZero(f.Interface()) {
+			continue
+		}
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			return ""
+		}
+		return "." + name + firstSet(f.Interface())
+	}
+	return ""
 }
 
 // mountsSetting makes a row for a per-mount field, reporting mounts[i].name.

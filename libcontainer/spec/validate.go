@@ -11,6 +11,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/berthrt/berth/libcontainer/caps"
+	"github.com/berthrt/berth/libcontainer/seccomp"
 )
 
 // Validate checks everything about s that can be checked before anything is
@@ -40,6 +41,7 @@ func Validate(s *specs.Spec, bundle string) error {
 	for _, check := range []func(*specs.Spec) error{
 		checkUnsupported, checkProcess, checkNamespaces, checkUTS,
 		checkIDMappings, checkTimeOffsets, checkMounts, checkLinuxPaths, checkDevices,
+		checkSeccomp,
 	} {
 		if err := check(s); err != nil {
 			return err
@@ -160,4 +162,19 @@ func toSet(list []string) map[string]bool {
 		m[v] = true
 	}
 	return m
+}
+
+// checkSeccomp checks linux.seccomp: actions, architectures, flags, syscall
+// rules (see the seccomp package); its errors name the field as ours do.
+func checkSeccomp(s *specs.Spec) error {
+	err := seccomp.Validate(linux(s).Seccomp)
+	var se *seccomp.FieldError
+	if errors.As(err, &se) {
+		fe := &FieldError{Path: se.Path, Msg: se.Msg}
+		if errors.Is(err, errors.ErrUnsupported) {
+			fe.kind = errors.ErrUnsupported
+		}
+		return fe
+	}
+	return err
 }

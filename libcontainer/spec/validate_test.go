@@ -147,6 +147,9 @@ var validateCases = []validateCase{
 		`linux.resources.devices[0].type: "u" is not a device type (a, b or c)`},
 	{"bad cgroup device access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" },
 		`linux.resources.devices[0].access: "rwx" is not made of r, w and m`},
+	{"bad seccomp action", func(s *specs.Spec) {
+		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
+	}, `linux.seccomp.defaultAction: "SCMP_ACT_FOO" is not a seccomp action`},
 	{"no linux section", func(s *specs.Spec) { s.Linux = nil; s.Hostname = "" },
 		`linux: must be set`},
 	{"no mount namespace", func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
@@ -224,7 +227,6 @@ var unsupportedCases = map[string]func(s *specs.Spec){
 	"process.execCPUAffinity": func(s *specs.Spec) { s.Process.ExecCPUAffinity = &specs.CPUAffinity{Initial: "0"} },
 	"mounts[].uidMappings":    func(s *specs.Spec) { s.Mounts[2].UIDMappings = idmap(0, 1000, 1) },
 	"mounts[].gidMappings":    func(s *specs.Spec) { s.Mounts[2].GIDMappings = idmap(0, 1000, 1) },
-	"linux.seccomp":           func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow} },
 	"linux.sysctl":            func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"} },
 	"linux.mountLabel":        func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" },
 	"linux.intelRdt":          func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"} },
@@ -243,6 +245,16 @@ var unsupportedCases = map[string]func(s *specs.Spec){
 	},
 }
 
+func TestUnsupportedNamesTheMember(t *testing.T) {
+	s := Example()
+	limit := int64(1 << 20)
+	s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	err := Validate(s, bundleDir(t))
+	if err == nil || err.Error() != "linux.resources.memory.limit: not supported by berth" {
+		t.Fatalf("got %v", err)
+	}
+}
+
 func TestUnsupported(t *testing.T) {
 	dir := bundleDir(t)
 	for _, row := range unsupported {
@@ -255,8 +267,9 @@ func TestUnsupported(t *testing.T) {
 			mutate(s)
 			want := strings.Replace(row.path, "mounts[]", "mounts[2]", 1)
 			err := Validate(s, dir)
-			if err == nil || err.Error() != want+": not supported by berth" {
-				t.Fatalf("got %v, want %s: not supported by berth", err, want)
+			// A struct-valued field is named down to the member that is set.
+			if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.HasSuffix(err.Error(), ": not supported by berth") {
+				t.Fatalf("got %v, want %s[.member]: not supported by berth", err, want)
 			}
 			if !errors.Is(err, errors.ErrUnsupported) {
 				t.Fatal("not errors.ErrUnsupported")
@@ -285,7 +298,7 @@ func TestFeatures(t *testing.T) {
 		"seccomp": l.Seccomp.Enabled, "apparmor": l.Apparmor.Enabled, "selinux": l.Selinux.Enabled,
 		"intelRdt": l.IntelRdt.Enabled, "idmap": l.MountExtensions.IDMap.Enabled, "netDevices": l.NetDevices.Enabled,
 	} {
-		if want := name == "cgroup v1"; got == nil || *got != want {
+		if want := name == "cgroup v1" || name == "seccomp"; got == nil || *got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}
