@@ -24,6 +24,11 @@ func setupConsole(cfg *initConfig) error {
 		return fmt.Errorf("open pty: %w", err)
 	}
 	defer master.Close()
+	// As runc: no CR added before each LF on the container's side, or the
+	// caller's own terminal adds a second one.
+	if err := console.ClearONLCR(master.Fd()); err != nil {
+		return fmt.Errorf("clear onlcr on the pty: %w", err)
+	}
 	if sz := cfg.Spec.Process.ConsoleSize; sz != nil {
 		ws := console.WinSize{Height: uint16(sz.Height), Width: uint16(sz.Width)}
 		if err := master.Resize(ws); err != nil {
