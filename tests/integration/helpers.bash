@@ -325,6 +325,12 @@ testcontainer() {
 	}
 }
 
+# comm_is PID NAME: for wait_for: PID's comm is NAME (e.g. the container's
+# init has exec'd the user's "sleep"; `start` may return before it has).
+comm_is() {
+	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = "$2" ]
+}
+
 # pid_gone PID: for wait_for.
 pid_gone() {
 	! pid_alive "$1"
