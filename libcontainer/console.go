@@ -6,6 +6,7 @@ import (
 
 	"github.com/berthrt/berth/rootfs"
 	"github.com/containerd/console"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,31 +18,42 @@ func setupConsole(cfg *initConfig) error {
 	if cfg.ConsoleFd < 0 {
 		return nil
 	}
-	sock := os.NewFile(uintptr(cfg.ConsoleFd), "console-socket")
-	defer sock.Close()
-	master, slavePath, err := console.NewPty()
+	slavePath, err := sendPty(cfg.ConsoleFd, cfg.Spec.Process.ConsoleSize)
 	if err != nil {
-		return fmt.Errorf("open pty: %w", err)
-	}
-	defer master.Close()
-	// As runc: no CR added before each LF on the container's side, or the
-	// caller's own terminal adds a second one.
-	if err := console.ClearONLCR(master.Fd()); err != nil {
-		return fmt.Errorf("clear onlcr on the pty: %w", err)
-	}
-	if sz := cfg.Spec.Process.ConsoleSize; sz != nil {
-		ws := console.WinSize{Height: uint16(sz.Height), Width: uint16(sz.Width)}
-		if err := master.Resize(ws); err != nil {
-			return fmt.Errorf("process.consoleSize: %w", err)
-		}
-	}
-	if err := sendFd(sock, master.Name(), master.Fd()); err != nil {
-		return fmt.Errorf("send pty master to the console socket: %w", err)
+		return err
 	}
 	if err := rootfs.MountConsole(slavePath); err != nil {
 		return err
 	}
 	return useTTY(slavePath)
+}
+
+// sendPty opens a pty from our /dev/ptmx (the container's, once pivoted or
+// joined), sends its master over the console socket sockFd (closing it)
+// and returns the path of the slave.
+func sendPty(sockFd int, size *specs.Box) (string, error) {
+	sock := os.NewFile(uintptr(sockFd), "console-socket")
+	defer sock.Close()
+	master, slavePath, err := console.NewPty()
+	if err != nil {
+		return "", fmt.Errorf("open pty: %w", err)
+	}
+	defer master.Close()
+	// As runc: no CR added before each LF on the container's side, or the
+	// caller's own terminal adds a second one.
+	if err := console.ClearONLCR(master.Fd()); err != nil {
+		return "", fmt.Errorf("clear onlcr on the pty: %w", err)
+	}
+	if size != nil {
+		ws := console.WinSize{Height: uint16(size.Height), Width: uint16(size.Width)}
+		if err := master.Resize(ws); err != nil {
+			return "", fmt.Errorf("process.consoleSize: %w", err)
+		}
+	}
+	if err := sendFd(sock, master.Name(), master.Fd()); err != nil {
+		return "", fmt.Errorf("send pty master to the console socket: %w", err)
+	}
+	return slavePath, nil
 }
 
 // useTTY makes the pty slave our stdio and controlling terminal.

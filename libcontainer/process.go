@@ -45,18 +45,25 @@ type initProcess struct {
 	sock  *os.File
 	pid   int // the container init, host view
 	start uint64
+	// role names the process in errors; empty means the container init.
+	role string
+}
+
+func (p *initProcess) name() string {
+	if p.role == "" {
+		return "container init"
+	}
+	return p.role
 }
 
 // startInit re-executes berth as "berth init", places it in its cgroup
 // before it can fork, sends the bootstrap and the config, and runs the
 // handshake until the init reports Ready.
 func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*initProcess, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	parent, child, err := syncPair()
 	if err != nil {
-		return nil, fmt.Errorf("make sync socket: %w", err)
+		return nil, err
 	}
-	parent := os.NewFile(uintptr(fds[0]), "sync-parent")
-	child := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer child.Close()
 	fifoFd, err := unix.Open(fifo, unix.O_PATH|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -94,6 +101,15 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	return p, nil
 }
 
+// syncPair makes the sync socketpair: the parent's end and the child's.
+func syncPair() (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("make sync socket: %w", err)
+	}
+	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
+}
+
 // initCommand lays out the init's fds: the preserved ones keep their numbers
 // (3..3+N-1), then the sync socket, the fifo and the console socket.
 func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File) *exec.Cmd {
@@ -108,11 +124,28 @@ func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File) *exec.Cmd 
 		extra = append(extra, o.ConsoleSocket)
 		cfg.ConsoleFd = syncFd + 2
 	}
+	return reexecCommand(initMode, syncFd, extra, o.Stdin, o.Stdout, o.Stderr)
+}
+
+// The modes of `berth init`: the container's first process, or a process
+// exec'd into a running container (main dispatches on the argument).
+const (
+	initMode = ""
+	execMode = "exec"
+)
+
+// reexecCommand is `berth init [mode]` (the binary re-executed through
+// /proc/self/exe) with the sync socket at fd syncFd of extra, for the C stub
+// and the Go init to find.
+func reexecCommand(mode string, syncFd int, extra []*os.File, stdin, stdout, stderr *os.File) *exec.Cmd {
 	cmd := exec.Command("/proc/self/exe", "init")
+	if mode != initMode {
+		cmd.Args = append(cmd.Args, mode)
+	}
 	cmd.Args[0] = os.Args[0]
 	cmd.Env = []string{nsenter.SyncEnv + "=" + strconv.Itoa(syncFd), "GOMAXPROCS=1", "GOGC=off"}
 	cmd.ExtraFiles = extra
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
 	return cmd
 }
 
@@ -162,11 +195,18 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 		return err
 	}
 	cfg.WaitRun = plan.WaitRun
-	payload, err := boot.Encode()
+	cj, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	cj, err := json.Marshal(cfg)
+	return p.exchange(s, boot, plan, cj)
+}
+
+// exchange is the handshake proper, shared by create and exec: the
+// bootstrap for the stub, the config (cj) for the Go side, then the frames
+// of sync.Sequence(plan), in order.
+func (p *initProcess) exchange(s *specs.Spec, boot *nsenter.Bootstrap, plan sync.Plan, cj []byte) error {
+	payload, err := boot.Encode()
 	if err != nil {
 		return err
 	}
@@ -233,14 +273,14 @@ func (p *initProcess) handle(s *specs.Spec, t sync.Type, msg []byte) error {
 func (p *initProcess) failed(err error) error {
 	var re *sync.RemoteError
 	if errors.As(err, &re) {
-		return fmt.Errorf("container init: %w", err)
+		return fmt.Errorf("%s: %w", p.name(), err)
 	}
 	if errors.Is(err, sync.ErrPeerGone) && p.pid == 0 {
 		if werr := p.cmd.Wait(); werr != nil {
-			return fmt.Errorf("container init exited before it was ready: %v", werr)
+			return fmt.Errorf("%s exited before it was ready: %v", p.name(), werr)
 		}
 	}
-	return fmt.Errorf("container init: %w", err)
+	return fmt.Errorf("%s: %w", p.name(), err)
 }
 
 // kill ends the init and the stub (and anything in the cgroup) and reaps
