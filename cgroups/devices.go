@@ -3,7 +3,6 @@ package cgroups
 import (
 	"errors"
 	"fmt"
-	"reflect"
 	"strconv"
 	"strings"
 
@@ -122,31 +121,6 @@ func devNumber(field string, n *int64) (string, error) {
 	return strconv.FormatInt(*n, 10), nil
 }
 
-func (m *manager) Set(r *specs.LinuxResources) error {
-	if r == nil {
-		r = &specs.LinuxResources{}
-	}
-	if err := checkSupported(r); err != nil {
-		return err
-	}
-	dir, ok := m.paths["devices"]
-	if !ok {
-		if len(r.Devices) > 0 {
-			return fmt.Errorf("linux.resources.devices: %w", ErrNotSupported)
-		}
-		return nil // pure v2: nothing else is written yet
-	}
-	lines, err := deviceRules("linux.resources.devices", r.Devices)
-	if err != nil {
-		return err
-	}
-	defaults, err := deviceRules("default devices", AllowedDevices())
-	if err != nil {
-		return err
-	}
-	return writeDevices(dir, append(lines, defaults...))
-}
-
 // writeDevices denies everything, then writes lines in order. On a running
 // container this briefly denies all devices; runc avoids that by diffing
 // against devices.list, which `update` will need.
@@ -171,32 +145,4 @@ func writeDevices(dir string, lines []deviceLine) error {
 		}
 	}
 	return nil
-}
-
-// checkSupported rejects every non-empty linux.resources field but devices,
-// naming it by its JSON key. It walks the struct so that fields added to
-// the spec are refused too, not silently ignored.
-func checkSupported(r *specs.LinuxResources) error {
-	v := reflect.ValueOf(r).Elem()
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		if name == "devices" || isEmpty(v.Field(i)) {
-			continue
-		}
-		return fmt.Errorf("linux.resources.%s: %w", name, ErrNotSupported)
-	}
-	return nil
-}
-
-// isEmpty is true for nil, empty lists and maps, and pointers to zero
-// structs ("memory": {} asks for nothing).
-func isEmpty(v reflect.Value) bool {
-	switch v.Kind() {
-	case reflect.Slice, reflect.Map:
-		return v.Len() == 0
-	case reflect.Pointer:
-		return v.IsNil() || v.Elem().IsZero()
-	}
-	return v.IsZero()
 }

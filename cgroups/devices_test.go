@@ -71,6 +71,7 @@ func TestAllowedDevices(t *testing.T) {
 	}
 }
 
+// Until the v2 driver is written, a pure v2 host refuses all but devices.
 func TestSetNotSupported(t *testing.T) {
 	limit := int64(1 << 20)
 	tests := []struct {
@@ -79,9 +80,9 @@ func TestSetNotSupported(t *testing.T) {
 	}{
 		{&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}, "linux.resources.memory: not supported by berth"},
 		{&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}, "linux.resources.pids: not supported by berth"},
-		{&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: new(uint16)}}, "linux.resources.blockIO: not supported by berth"},
-		{&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{}}}, "linux.resources.hugepageLimits: not supported by berth"},
-		{&specs.LinuxResources{Unified: map[string]string{"a": "b"}}, "linux.resources.unified: not supported by berth"},
+		{&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(100)}}, "linux.resources.blockIO: not supported by berth"},
+		{&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB"}}}, "linux.resources.hugepageLimits: not supported by berth"},
+		{&specs.LinuxResources{Unified: map[string]string{"memory.high": "b"}}, "linux.resources.unified: not supported by berth"},
 	}
 	// A pure v2 manager over paths that do not exist: nothing is touched.
 	m := Load(map[string]string{Unified: "/nonexistent/berth"})

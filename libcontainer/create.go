@@ -59,6 +59,10 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	var cgPath string
 	if o.Spec.Linux != nil {
 		cgPath = o.Spec.Linux.CgroupsPath
+		// Inconsistent limits are refused before anything is created.
+		if err := cgroups.Validate(o.Spec.Linux.Resources); err != nil {
+			return nil, err
+		}
 	}
 	cg, err := cgroups.New(cgPath, o.ID)
 	if err != nil {

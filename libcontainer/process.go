@@ -162,7 +162,9 @@ func placeInCgroup(s *specs.Spec, cg cgroups.Manager, pid int, undo *cleanup) er
 	}
 	if s.Linux != nil && s.Linux.Resources != nil {
 		r := *s.Linux.Resources
-		r.Devices = append(append([]specs.LinuxDeviceCgroup(nil), r.Devices...), deviceRules(s.Linux.Devices)...)
+		// Never nil: a nil list would tell Set to leave the devices
+		// cgroup alone, and a new container must get deny-all + defaults.
+		r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), deviceRules(s.Linux.Devices)...)
 		if err := cg.Set(&r); err != nil {
 			return err
 		}

@@ -42,15 +42,6 @@ var unsupported = []unsupportedField{
 	set("linux.personality", func(s *specs.Spec) any { return linux(s).Personality }),
 	set("linux.memoryPolicy", func(s *specs.Spec) any { return linux(s).MemoryPolicy }),
 	set("linux.netDevices", func(s *specs.Spec) any { return linux(s).NetDevices }),
-	// linux.resources.devices is supported (v1 devices cgroup); nothing else.
-	set("linux.resources.memory", func(s *specs.Spec) any { return res(s).Memory }),
-	set("linux.resources.cpu", func(s *specs.Spec) any { return res(s).CPU }),
-	set("linux.resources.pids", func(s *specs.Spec) any { return res(s).Pids }),
-	set("linux.resources.blockIO", func(s *specs.Spec) any { return res(s).BlockIO }),
-	set("linux.resources.hugepageLimits", func(s *specs.Spec) any { return res(s).HugepageLimits }),
-	set("linux.resources.network", func(s *specs.Spec) any { return res(s).Network }),
-	set("linux.resources.rdma", func(s *specs.Spec) any { return res(s).Rdma }),
-	set("linux.resources.unified", func(s *specs.Spec) any { return res(s).Unified }),
 }
 
 // checkUnsupported refuses the first unsupported field s sets.

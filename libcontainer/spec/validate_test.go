@@ -233,24 +233,13 @@ var unsupportedCases = map[string]func(s *specs.Spec){
 	"linux.personality":       func(s *specs.Spec) { s.Linux.Personality = &specs.LinuxPersonality{Domain: specs.PerLinux32} },
 	"linux.memoryPolicy":      func(s *specs.Spec) { s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind} },
 	"linux.netDevices":        func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}} },
-	"linux.resources.memory":  func(s *specs.Spec) { v := int64(1 << 20); s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &v} },
-	"linux.resources.cpu":     func(s *specs.Spec) { s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: "0"} },
-	"linux.resources.pids":    func(s *specs.Spec) { v := int64(10); s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &v} },
-	"linux.resources.blockIO": func(s *specs.Spec) { v := uint16(10); s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &v} },
-	"linux.resources.network": func(s *specs.Spec) { v := uint32(1); s.Linux.Resources.Network = &specs.LinuxNetwork{ClassID: &v} },
-	"linux.resources.rdma":    func(s *specs.Spec) { s.Linux.Resources.Rdma = map[string]specs.LinuxRdma{"mlx": {}} },
-	"linux.resources.unified": func(s *specs.Spec) { s.Linux.Resources.Unified = map[string]string{"memory.max": "1M"} },
-	"linux.resources.hugepageLimits": func(s *specs.Spec) {
-		s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2MB", Limit: 1}}
-	},
 }
 
 func TestUnsupportedNamesTheMember(t *testing.T) {
 	s := Example()
-	limit := int64(1 << 20)
-	s.Linux.Resources.Memory = &specs.LinuxMemory{Limit: &limit}
+	s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "c1"}
 	err := Validate(s, bundleDir(t))
-	if err == nil || err.Error() != "linux.resources.memory.limit: not supported by berth" {
+	if err == nil || err.Error() != "linux.intelRdt.closID: not supported by berth" {
 		t.Fatalf("got %v", err)
 	}
 }

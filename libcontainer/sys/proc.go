@@ -99,9 +99,27 @@ func PidfdWait(pidfd int, timeoutMs int) (bool, error) {
 
 // CloseExecFrom marks every fd >= minFd close-on-exec, so nothing of the
 // runtime leaks into the container process (CVE-2024-21626).
+// close_range may be missing (before 5.11) or refused by the container's
+// own seccomp profile, which is loaded before this runs when the config
+// sets noNewPrivileges (old profiles do not list close_range): then every
+// fd in /proc/self/fd is marked one by one.
 func CloseExecFrom(minFd int) error {
-	if err := unix.CloseRange(uint(minFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
-		return fmt.Errorf("close_range(%d, CLOEXEC): %w", minFd, err)
+	if unix.CloseRange(uint(minFd), ^uint(0), unix.CLOSE_RANGE_CLOEXEC) == nil {
+		return nil
+	}
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return fmt.Errorf("mark fds close-on-exec: %w", err)
+	}
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil || fd < minFd {
+			continue
+		}
+		// The fd of the directory read above is gone by now: EBADF is fine.
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil && err != unix.EBADF {
+			return fmt.Errorf("mark fd %d close-on-exec: %w", fd, err)
+		}
 	}
 	return nil
 }
