@@ -24,7 +24,7 @@ LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 # parallelises inside each step.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
-.PHONY: all build deps demo check-root unit integration test bench lint clean help
+.PHONY: all build deps demo check-root unit integration conformance test bench lint clean help
 
 all: build
 
@@ -34,7 +34,8 @@ help:
 	@echo 'make demo         deps + build, then run a busybox container (scripts/demo.sh)'
 	@echo 'make unit         go test ./... (root)'
 	@echo 'make integration  bats -r tests/integration (root)'
-	@echo 'make test         deps build unit integration'
+	@echo 'make conformance  OCI runtime-tools validation suite, checked against tests/conformance/floor'
+	@echo 'make test         deps build unit integration conformance'
 	@echo 'make bench        deps + build, then berth vs runc vs crun (scripts/bench.sh)'
 	@echo 'make lint         gofmt -l (must be empty), go vet, shellcheck if installed'
 	@echo 'make clean        remove built binaries'
@@ -62,12 +63,16 @@ integration: check-root
 	echo "$(TEST_ENV) $(BATS) $$timing -r tests/integration"; \
 	$(TEST_ENV) $(BATS) $$timing -r tests/integration
 
-# unit and integration both run even if the first fails, so one CI run shows
-# every failure; the target still fails if either did.
+conformance: check-root
+	BERTH=$(BERTH) bash scripts/conformance.sh
+
+# unit, integration and conformance all run even if one fails, so one CI
+# run shows every failure; the target still fails if any did.
 test: deps build
 	@rc=0; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
+	$(MAKE) --no-print-directory conformance || rc=1; \
 	if [ $$rc = 0 ]; then echo 'make test: all passed'; else echo 'make test: FAILED (see above)' >&2; fi; \
 	exit $$rc
 
