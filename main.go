@@ -38,7 +38,11 @@ func init() {
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "init" {
 		// Errors were sent to the parent over the sync socket.
-		_ = libcontainer.Init()
+		if len(os.Args) > 2 && os.Args[2] == "exec" {
+			_ = libcontainer.ExecInit()
+		} else {
+			_ = libcontainer.Init()
+		}
 		os.Exit(1)
 	}
 	app := newApp()
@@ -61,7 +65,7 @@ func newApp() *cli.App {
 		cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto (true is not supported yet)"},
 	}
 	app.Commands = []cli.Command{
-		createCommand, deleteCommand, featuresCommand, killCommand, listCommand,
+		createCommand, deleteCommand, execCommand, featuresCommand, killCommand, listCommand,
 		runCommand, specCommand, startCommand, stateCommand,
 	}
 	app.Before = setupGlobal
@@ -125,11 +129,16 @@ func setupLogging(ctx *cli.Context) error {
 }
 
 // fatal reports err to the log (JSON for containerd when asked) and, unless
-// the log is stderr already, as one plain line on stderr; then exits 1.
+// the log is stderr already, as one plain line on stderr; then exits 1
+// (or the code of an exitError carrying an error).
 func fatal(err error) {
+	code := 1
 	var ee *exitError
 	if errors.As(err, &ee) {
-		os.Exit(ee.code)
+		if ee.err == nil {
+			os.Exit(ee.code)
+		}
+		err, code = ee.err, ee.code
 	}
 	msg := strings.TrimSpace(err.Error())
 	if logToStderr {
@@ -138,10 +147,15 @@ func fatal(err error) {
 		logrus.Error(msg)
 		fmt.Fprintln(os.Stderr, msg)
 	}
-	os.Exit(1)
+	os.Exit(code)
 }
 
-// exitError carries a status to exit with, without a message.
-type exitError struct{ code int }
+// exitError carries a status to exit with, and an error to report first
+// when err is set (exec's own failures exit 255, as runc's do, so they are
+// told from the process's status).
+type exitError struct {
+	code int
+	err  error
+}
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }

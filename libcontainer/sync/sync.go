@@ -20,6 +20,11 @@
 // C is the C stub, G the Go init; both are the same process or its child.
 // The parent computes the expected order up front (Sequence) and rejects any
 // frame that is not next.
+//
+// `berth exec` speaks the same protocol with an empty Plan (the stub only
+// joins namespaces): Bootstrap, Config (an exec config), Pid, Ready. Then G
+// execs the process with its end of the socket close-on-exec: the parent
+// reads EOF once execve succeeded, or an Error frame if it failed.
 package sync
 
 import (
