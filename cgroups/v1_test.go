@@ -91,7 +91,7 @@ func TestSetV1Translations(t *testing.T) {
 		{"pids", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(20)}}, []string{"pids/pids.max=20"}},
 		{"pids unlimited", specs.LinuxResources{Pids: &specs.LinuxPids{Limit: i64(-1)}}, []string{"pids/pids.max=max"}},
 		{"blkio (bfq files)", specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(300),
-			WeightDevice: []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Weight: u16(200)}},
+			WeightDevice:            []specs.LinuxWeightDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Weight: u16(200)}},
 			ThrottleReadBpsDevice:   []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 0}, Rate: 1000}},
 			ThrottleWriteIOPSDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 16}, Rate: 10}},
 		}}, []string{"blkio/blkio.bfq.weight=300", "blkio/blkio.bfq.weight_device=8:0 200",

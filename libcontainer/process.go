@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"time"
 	"strings"
 
 	"github.com/berthrt/berth/cgroups"
@@ -153,6 +154,10 @@ func reexecCommand(mode string, syncFd int, extra []*os.File, stdin, stdout, std
 // the bootstrap, so the init and everything it forks is born inside.
 func placeInCgroup(s *specs.Spec, cg cgroups.Manager, pid int, undo *cleanup) error {
 	undo.push(func() {
+		// This undo runs before the one that kills the init (pushed
+		// earlier), so it must empty the cgroup itself: rmdir of a
+		// cgroup with a live task fails with EBUSY.
+		emptyCgroup(cg)
 		if err := cg.Destroy(); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: cleanup: %v\n", err)
 		}
@@ -170,6 +175,22 @@ func placeInCgroup(s *specs.Spec, cg cgroups.Manager, pid int, undo *cleanup) er
 		}
 	}
 	return nil
+}
+
+// emptyCgroup SIGKILLs every process in cg and waits up to a second for
+// them to leave it (a killed task leaves its cgroup when it exits, before
+// it is reaped).
+func emptyCgroup(cg cgroups.Manager) {
+	for i := 0; i < 200; i++ {
+		pids, err := cg.Pids()
+		if err != nil || len(pids) == 0 {
+			return
+		}
+		for _, pid := range pids {
+			_ = unix.Kill(pid, unix.SIGKILL)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // deviceRules allows the devices that linux.devices creates, as runc does.
