@@ -50,10 +50,31 @@ func setRlimits(rl []specs.POSIXRlimit) error {
 		}
 		lim := unix.Rlimit{Cur: r.Soft, Max: r.Hard}
 		if err := unix.Prlimit(0, res, &lim, nil); err != nil {
-			return fmt.Errorf("process.rlimits[%d]: set %s to %d/%d: %w", i, r.Type, r.Soft, r.Hard, err)
+			return fmt.Errorf("process.rlimits[%d]: %s %d/%d%s: %w", i, r.Type, r.Soft, r.Hard, rlimitHint(r, res, err), err)
 		}
 	}
 	return nil
+}
+
+// rlimitHint says why the kernel refused a limit, before the errno (which
+// the parent prints last): raising a hard limit needs CAP_SYS_RESOURCE in
+// the host's user namespace, and RLIMIT_NOFILE is capped by fs.nr_open.
+func rlimitHint(r specs.POSIXRlimit, res int, err error) string {
+	if !errors.Is(err, unix.EPERM) {
+		return ""
+	}
+	if res == unix.RLIMIT_NOFILE {
+		if b, rerr := os.ReadFile("/proc/sys/fs/nr_open"); rerr == nil {
+			if max, perr := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64); perr == nil && r.Hard > max {
+				return fmt.Sprintf(" (above fs.nr_open, %d)", max)
+			}
+		}
+	}
+	var cur unix.Rlimit
+	if unix.Prlimit(0, res, nil, &cur) == nil && r.Hard > cur.Max {
+		return fmt.Sprintf(" (the hard limit is %d here and can only be raised with CAP_SYS_RESOURCE)", cur.Max)
+	}
+	return ""
 }
 
 // makeCwd creates process.cwd if missing; we are pivoted, so the path
