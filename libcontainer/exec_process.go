@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,18 +78,19 @@ func MergeProcess(base *specs.Process, f *ProcessFlags) (*specs.Process, error) 
 	return p, nil
 }
 
-// copyProcess deep-copies the parts MergeProcess appends to.
+// copyProcess deep-copies the parts MergeProcess changes (slices.Clone
+// keeps nil apart from empty: an empty inheritable set still counts).
 func copyProcess(base *specs.Process) *specs.Process {
 	p := *base
-	p.Env = append([]string(nil), base.Env...)
-	p.User.AdditionalGids = append([]uint32(nil), base.User.AdditionalGids...)
+	p.Env = slices.Clone(base.Env)
+	p.User.AdditionalGids = slices.Clone(base.User.AdditionalGids)
 	if base.Capabilities != nil {
 		c := *base.Capabilities
-		c.Bounding = append([]string(nil), c.Bounding...)
-		c.Effective = append([]string(nil), c.Effective...)
-		c.Permitted = append([]string(nil), c.Permitted...)
-		c.Ambient = append([]string(nil), c.Ambient...)
-		c.Inheritable = append([]string(nil), c.Inheritable...)
+		c.Bounding = slices.Clone(c.Bounding)
+		c.Effective = slices.Clone(c.Effective)
+		c.Permitted = slices.Clone(c.Permitted)
+		c.Ambient = slices.Clone(c.Ambient)
+		c.Inheritable = slices.Clone(c.Inheritable)
 		p.Capabilities = &c
 	}
 	return &p
@@ -161,10 +163,8 @@ func addCaps(p *specs.Process, names []string) error {
 }
 
 func appendNew(list []string, v string) []string {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
+	if slices.Contains(list, v) {
+		return list
 	}
 	return append(list, v)
 }
@@ -262,7 +262,7 @@ func validateProcessCaps(c *specs.LinuxCapabilities) error {
 		}
 	}
 	for i, name := range c.Effective {
-		if !contains(c.Permitted, name) {
+		if !slices.Contains(c.Permitted, name) {
 			return procErr(fmt.Sprintf("capabilities.effective[%d]", i), "%q is not in permitted", name)
 		}
 	}
@@ -309,13 +309,4 @@ func refuseUnsupported(p *specs.Process) error {
 		}
 	}
 	return nil
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }

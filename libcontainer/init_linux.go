@@ -68,11 +68,17 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 // setupContainer is the init sequence, as a list of named steps. Order:
 // the rootfs (mounts need every capability) before the console (it opens the
 // container's /dev/ptmx) before masking paths (which may hide /proc files
-// used above); rlimits and the keyring before the user switch drops the
-// capabilities they need; the executable is looked up last, as the user.
-// The seccomp filter comes as late as it can so its rules do not hit our own
-// setup: without no_new_privs, loading needs CAP_SYS_ADMIN, so just before
-// the user switch drops it; with no_new_privs, last of all.
+// used above); sysctls once the container's /proc is mounted but before
+// Finalize makes /proc/sys read-only; rlimits, the keyring, the scheduler
+// and the I/O priority before the user switch drops the capabilities they
+// need; the executable is looked up last, as the user. The per-thread
+// attributes (affinity, personality, memory policy, scheduler) come late,
+// the scheduler last: a SCHED_IDLE or SCHED_DEADLINE init should do as
+// little as possible after it. The seccomp filter comes as late as it can
+// so its rules do not hit our own setup (Docker's profile refuses
+// set_mempolicy, for one): without no_new_privs, loading needs
+// CAP_SYS_ADMIN, so just before the user switch drops it; with
+// no_new_privs, last of all.
 func setupContainer(cfg *initConfig) (string, []string, error) {
 	s := cfg.Spec
 	rc := rootfsConfig(cfg)
@@ -82,12 +88,18 @@ func setupContainer(cfg *initConfig) (string, []string, error) {
 	}{
 		{"rootfs", func() error { return rootfs.Setup(rc) }},
 		{"console", func() error { return setupConsole(cfg) }},
+		{"sysctl", func() error { return writeSysctls(s.Linux.Sysctl) }},
 		{"finalize rootfs", func() error { return rootfs.Finalize(rc) }},
 		{"hostname", func() error { return setHostname(s) }},
 		{"session keyring", func() error { return joinKeyring(cfg) }},
 		{"rlimits", func() error { return setRlimits(s.Process.Rlimits) }},
 		{"cwd", func() error { return makeCwd(s.Process.Cwd) }},
 		{"no_new_privs", func() error { return setNoNewPrivs(s.Process.NoNewPrivileges) }},
+		{"cpu affinity", resetCPUAffinity},
+		{"personality", func() error { return setPersonality(s.Linux.Personality) }},
+		{"memory policy", func() error { return setMemoryPolicy(s.Linux.MemoryPolicy) }},
+		{"io priority", func() error { return setIOPriority(s.Process.IOPriority) }},
+		{"scheduler", func() error { return setScheduler(s.Process.Scheduler) }},
 		{"seccomp", func() error { return loadSeccomp(cfg, !s.Process.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(s.Process) }},
 	}

@@ -92,6 +92,9 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	}
 	undo.push(func() { p.kill(cg) })
 	undo.push(func() { parent.Close() })
+	if err := setOOMScoreAdj(cmd.Process.Pid, o.Spec.Process.OOMScoreAdj); err != nil {
+		return nil, err
+	}
 	if err := placeInCgroup(o.Spec, cg, cmd.Process.Pid, undo); err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"os"
 	"reflect"
 	"strings"
 
@@ -16,6 +17,8 @@ type unsupportedField struct {
 	// setAt returns the concrete path where s sets the field ("" if unset);
 	// the same as path except that "[]" gets the first offending index.
 	setAt func(s *specs.Spec) string
+	// why, when set, replaces "not supported by berth" in the error.
+	why func() string
 }
 
 // unsupported is THE list of refused fields. When a feature lands, delete its
@@ -28,19 +31,12 @@ var unsupported = []unsupportedField{
 	set("hooks.poststart", func(s *specs.Spec) any { return hooks(s).Poststart }),
 	set("hooks.poststop", func(s *specs.Spec) any { return hooks(s).Poststop }),
 	set("process.user.username", func(s *specs.Spec) any { return proc(s).User.Username }),
-	set("process.apparmorProfile", func(s *specs.Spec) any { return proc(s).ApparmorProfile }),
-	set("process.selinuxLabel", func(s *specs.Spec) any { return proc(s).SelinuxLabel }),
-	set("process.oomScoreAdj", func(s *specs.Spec) any { return proc(s).OOMScoreAdj }),
-	set("process.scheduler", func(s *specs.Spec) any { return proc(s).Scheduler }),
-	set("process.ioPriority", func(s *specs.Spec) any { return proc(s).IOPriority }),
-	set("process.execCPUAffinity", func(s *specs.Spec) any { return proc(s).ExecCPUAffinity }),
-	{"mounts[].uidMappings", mountsSetting(func(m *specs.Mount) any { return m.UIDMappings }, "uidMappings")},
-	{"mounts[].gidMappings", mountsSetting(func(m *specs.Mount) any { return m.GIDMappings }, "gidMappings")},
-	set("linux.sysctl", func(s *specs.Spec) any { return linux(s).Sysctl }),
-	set("linux.mountLabel", func(s *specs.Spec) any { return linux(s).MountLabel }),
+	lsm(set("process.apparmorProfile", func(s *specs.Spec) any { return proc(s).ApparmorProfile }), "AppArmor", apparmorEnabled),
+	lsm(set("process.selinuxLabel", func(s *specs.Spec) any { return proc(s).SelinuxLabel }), "SELinux", selinuxEnabled),
+	{path: "mounts[].uidMappings", setAt: mountsSetting(func(m *specs.Mount) any { return m.UIDMappings }, "uidMappings")},
+	{path: "mounts[].gidMappings", setAt: mountsSetting(func(m *specs.Mount) any { return m.GIDMappings }, "gidMappings")},
+	lsm(set("linux.mountLabel", func(s *specs.Spec) any { return linux(s).MountLabel }), "SELinux", selinuxEnabled),
 	set("linux.intelRdt", func(s *specs.Spec) any { return linux(s).IntelRdt }),
-	set("linux.personality", func(s *specs.Spec) any { return linux(s).Personality }),
-	set("linux.memoryPolicy", func(s *specs.Spec) any { return linux(s).MemoryPolicy }),
 	set("linux.netDevices", func(s *specs.Spec) any { return linux(s).NetDevices }),
 }
 
@@ -48,7 +44,11 @@ var unsupported = []unsupportedField{
 func checkUnsupported(s *specs.Spec) error {
 	for _, u := range unsupported {
 		if at := u.setAt(s); at != "" {
-			return notSupported(at)
+			err := notSupported(at)
+			if u.why != nil {
+				err.Msg = u.why()
+			}
+			return err
 		}
 	}
 	return nil
@@ -68,7 +68,7 @@ func supported(path string) bool {
 // set makes a row for a field read by get; it is set when non-zero (a
 // pointer to a zero value, an empty list or map all count as unset).
 func set(path string, get func(*specs.Spec) any) unsupportedField {
-	return unsupportedField{path, func(s *specs.Spec) string {
+	return unsupportedField{path: path, setAt: func(s *specs.Spec) string {
 		if v := get(s); nonZero(v) {
 			return path + firstSet(v)
 		}
@@ -98,6 +98,30 @@ func firstSet(v any) string {
 		return "." + name + firstSet(f.Interface())
 	}
 	return ""
+}
+
+// lsm makes a row for a field that needs a Linux security module berth does
+// not drive yet; the error says whether the host even has that module.
+func lsm(row unsupportedField, module string, enabled func() bool) unsupportedField {
+	row.why = func() string {
+		if !enabled() {
+			return module + " is not enabled on this host"
+		}
+		return "not supported by berth (" + module + " is enabled on this host, but berth cannot apply it yet)"
+	}
+	return row
+}
+
+// apparmorEnabled reports whether the kernel runs AppArmor.
+func apparmorEnabled() bool {
+	b, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return err == nil && strings.HasPrefix(string(b), "Y")
+}
+
+// selinuxEnabled reports whether SELinux is active (selinuxfs mounted).
+func selinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
 }
 
 // mountsSetting makes a row for a per-mount field, reporting mounts[i].name.

@@ -41,7 +41,7 @@ func Validate(s *specs.Spec, bundle string) error {
 	for _, check := range []func(*specs.Spec) error{
 		checkUnsupported, checkProcess, checkNamespaces, checkUTS,
 		checkIDMappings, checkTimeOffsets, checkMounts, checkLinuxPaths, checkDevices,
-		checkSeccomp,
+		checkSeccomp, checkProcessAttrs, checkSysctl,
 	} {
 		if err := check(s); err != nil {
 			return err
