@@ -412,3 +412,59 @@ cgroup_of() {
 	berth_only
 	[[ "$output" == *"/no/such/binary"* ]]
 }
+
+@test "exec joins a user namespace: root inside, uid 100000 outside" {
+	mkdir -p "$BUNDLE/rootfs/proc" "$BUNDLE/rootfs/dev" "$BUNDLE/rootfs/sys"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	start_container
+	run berth exec "$ID" sh -c 'id -u; cat /proc/self/uid_map'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[ "$(echo ${lines[1]})" = "0 100000 65536" ]
+	run berth_detached exec -d -u 1000 --pid-file "$TEST_DIR/exec.pid" "$ID" sleep 1000
+	[ "$status" -eq 0 ]
+	pid="$(cat "$TEST_DIR/exec.pid")"
+	[ "$(readlink "/proc/$pid/ns/user")" = "$(readlink "/proc/$INIT_PID/ns/user")" ]
+	[ "$(awk '/^Uid:/ { print $2 }' "/proc/$pid/status")" = 101000 ]
+}
+
+@test "exec joins a time namespace (the offsets of the container)" {
+	[ -e /proc/self/ns/time ] || skip "no time namespaces"
+	update_config '.linux.namespaces += [{"type": "time"}]
+		| .linux.timeOffsets = {"boottime": {"secs": 86400000, "nanosecs": 0}}'
+	start_container
+	run berth exec "$ID" cat /proc/uptime
+	[ "$status" -eq 0 ]
+	# A thousand days of extra uptime.
+	[ "${output%%.*}" -ge 86400000 ]
+}
+
+@test "exec into a container without a pid namespace" {
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	start_container
+	run berth exec "$ID" sh -c 'echo $$'
+	[ "$status" -eq 0 ]
+	[ "$output" -gt 1 ]
+	run berth exec "$ID" sh -c 'exit 9'
+	[ "$status" -eq 9 ]
+}
+
+@test "exec in the foreground forwards signals to the process" {
+	start_container
+	berth exec "$ID" sh -c 'trap "echo got-term; exit 3" TERM; echo ready; while :; do sleep 0.1; done' \
+		>"$TEST_DIR/out" 2>&1 3>&- &
+	local exec_pid=$!
+	track_pid "$exec_pid"
+	wait_for grep -q ready "$TEST_DIR/out"
+	# $exec_pid is the timeout(1) wrapper of the berth helper; signal berth.
+	local berth_pid
+	berth_pid="$(children_of "$exec_pid")"
+	kill -TERM "$berth_pid"
+	local rc=0
+	wait "$exec_pid" || rc=$?
+	cat "$TEST_DIR/out"
+	[ "$rc" -eq 3 ]
+	grep -q got-term "$TEST_DIR/out"
+}
