@@ -24,7 +24,7 @@ LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)
 # parallelises inside each step.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
-.PHONY: all build deps demo check-root unit integration conformance test bench lint clean help
+.PHONY: all build deps demo check-root unit integration conformance vmtest test bench lint clean help
 
 all: build
 
@@ -35,7 +35,8 @@ help:
 	@echo 'make unit         go test ./... (root)'
 	@echo 'make integration  bats -r tests/integration (root)'
 	@echo 'make conformance  OCI runtime-tools validation suite, checked against tests/conformance/floor'
-	@echo 'make test         deps build unit integration conformance'
+	@echo 'make vmtest       the cgroup v2 / systemd tests, in one boot of the VM of ../shared/vm'
+	@echo 'make test         deps build unit integration conformance vmtest'
 	@echo 'make bench        deps + build, then berth vs runc vs crun (scripts/bench.sh)'
 	@echo 'make lint         gofmt -l (must be empty), go vet, shellcheck if installed'
 	@echo 'make clean        remove built binaries'
@@ -66,6 +67,9 @@ integration: check-root
 conformance: check-root
 	BERTH=$(BERTH) bash scripts/conformance.sh
 
+vmtest: check-root
+	bash scripts/vm-test.sh
+
 # unit, integration and conformance all run even if one fails, so one CI
 # run shows every failure; the target still fails if any did.
 test: deps build
@@ -73,6 +77,7 @@ test: deps build
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
 	$(MAKE) --no-print-directory conformance || rc=1; \
+	$(MAKE) --no-print-directory vmtest || rc=1; \
 	if [ $$rc = 0 ]; then echo 'make test: all passed'; else echo 'make test: FAILED (see above)' >&2; fi; \
 	exit $$rc
 
