@@ -13,6 +13,7 @@ import (
 
 	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/libcontainer/seccomp"
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/libcontainer/sys"
 	"github.com/berthrt/berth/nsenter"
@@ -51,6 +52,10 @@ type execConfig struct {
 	ConsoleFd   int              `json:"consoleFd"`
 	PreserveFds int              `json:"preserveFds,omitempty"`
 	Seccomp     *seccomp.Program `json:"seccomp,omitempty"`
+	// Container-wide settings of the config that a process exec'd from
+	// outside does not inherit from the init.
+	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
+	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
 }
 
 // Process is a process Exec started in a container.
@@ -106,7 +111,7 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 	}
 	defer nsDir.Close()
 	cfg := &execConfig{ID: c.State.ID, Process: o.Process, PreserveFds: o.PreserveFds,
-		ConsoleFd: -1, Seccomp: filter}
+		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy}
 	return startExec(o, s, cfg, nsDir, cgPaths)
 }
 
@@ -185,7 +190,7 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	}
 	child.Close()
 	p := &initProcess{cmd: cmd, sock: parent, role: "exec"}
-	if err := runExec(p, s, boot, cj, cgPaths); err != nil {
+	if err := runExec(p, s, o.Process, boot, cj, cgPaths); err != nil {
 		p.abandon()
 		return nil, err
 	}
@@ -204,8 +209,15 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 // handshake to Ready and waits for the exec itself: the child's end of the
 // sync socket is close-on-exec, so EOF means the process runs and an Error
 // frame means execve failed.
-func runExec(p *initProcess, s *specs.Spec, boot *nsenter.Bootstrap, cj []byte, cgPaths map[string]string) error {
-	if err := cgroups.Load(cgPaths).Apply(p.cmd.Process.Pid); err != nil {
+func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, cj []byte, cgPaths map[string]string) error {
+	stub := p.cmd.Process.Pid
+	if err := setOOMScoreAdj(stub, proc.OOMScoreAdj); err != nil {
+		return err
+	}
+	if err := setInitialAffinity(stub, proc.ExecCPUAffinity); err != nil {
+		return err
+	}
+	if err := cgroups.Load(cgPaths).Apply(stub); err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
 	if err := p.exchange(s, boot, sync.Plan{}, cj); err != nil {
@@ -221,6 +233,23 @@ func runExec(p *initProcess, s *specs.Spec, boot *nsenter.Bootstrap, cj []byte, 
 		return fmt.Errorf("exec: %w", sync.DecodeError(msg))
 	}
 	return fmt.Errorf("exec: protocol: got %s, want the socket closed by execve", t)
+}
+
+// setInitialAffinity applies process.execCPUAffinity.initial to the stub
+// (single-threaded until its Go runtime starts) before it joins the
+// container's cgroups, as config.md describes.
+func setInitialAffinity(pid int, a *specs.CPUAffinity) error {
+	if a == nil || a.Initial == "" {
+		return nil
+	}
+	set, err := spec.CPUSet(a.Initial)
+	if err != nil {
+		return fmt.Errorf("process.execCPUAffinity.initial: %q: %w", a.Initial, err)
+	}
+	if err := unix.SchedSetaffinity(pid, set); err != nil {
+		return fmt.Errorf("process.execCPUAffinity.initial: sched_setaffinity(%s): %w", a.Initial, err)
+	}
+	return nil
 }
 
 // abandon kills and reaps what a failed exec started; unlike a failed

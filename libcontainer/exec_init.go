@@ -7,8 +7,10 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/nsenter"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -72,7 +74,7 @@ func readExecConfig(sock *os.File) (*execConfig, error) {
 
 // setupExec is the exec'd process's sequence, as a list of named steps
 // (create's sequence minus what the container already has: rootfs,
-// hostname). Order: the terminal and the cwd while we are still root (the
+// sysctl, hostname; the process attributes in the same order). Order: the terminal and the cwd while we are still root (the
 // cwd is resolved in the container's mount namespace, from its root);
 // rlimits and the keyring before the user switch drops the capabilities
 // they need; the seccomp filter as late as it can (see setupContainer);
@@ -88,6 +90,11 @@ func setupExec(cfg *execConfig) (string, []string, error) {
 		{"rlimits", func() error { return setRlimits(p.Rlimits) }},
 		{"cwd", func() error { return chdirCwd(p.Cwd) }},
 		{"no_new_privs", func() error { return setNoNewPrivs(p.NoNewPrivileges) }},
+		{"cpu affinity", func() error { return finalAffinity(p.ExecCPUAffinity) }},
+		{"personality", func() error { return setPersonality(cfg.Personality) }},
+		{"memory policy", func() error { return setMemoryPolicy(cfg.MemoryPolicy) }},
+		{"io priority", func() error { return setIOPriority(p.IOPriority) }},
+		{"scheduler", func() error { return setScheduler(p.Scheduler) }},
 		{"seccomp", func() error { return execSeccomp(cfg, !p.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(p) }},
 	}
@@ -126,6 +133,23 @@ func execConsole(cfg *execConfig) error {
 func chdirCwd(cwd string) error {
 	if err := unix.Chdir(cwd); err != nil {
 		return fmt.Errorf("process.cwd %q: %w", cwd, err)
+	}
+	return nil
+}
+
+// finalAffinity applies process.execCPUAffinity.final now that we are in
+// the container's cgroups; without it, every CPU the cgroup allows (as for
+// the init: joining a cgroup no longer resets the affinity).
+func finalAffinity(a *specs.CPUAffinity) error {
+	if a == nil || a.Final == "" {
+		return resetCPUAffinity()
+	}
+	set, err := spec.CPUSet(a.Final)
+	if err != nil {
+		return fmt.Errorf("process.execCPUAffinity.final: %q: %w", a.Final, err)
+	}
+	if err := unix.SchedSetaffinity(0, set); err != nil {
+		return fmt.Errorf("process.execCPUAffinity.final: sched_setaffinity(%s): %w", a.Final, err)
 	}
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/berthrt/berth/libcontainer/caps"
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sys"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -240,6 +241,13 @@ func ValidateProcess(p *specs.Process) error {
 	if err := validateProcessRlimits(p.Rlimits); err != nil {
 		return err
 	}
+	if a := p.ExecCPUAffinity; a != nil {
+		for _, f := range [][2]string{{"initial", a.Initial}, {"final", a.Final}} {
+			if _, err := spec.CPUSet(f[1]); f[1] != "" && err != nil {
+				return procErr("execCPUAffinity."+f[0], "%q: %v", f[1], err)
+			}
+		}
+	}
 	return refuseUnsupported(p)
 }
 
@@ -287,9 +295,10 @@ func validateProcessRlimits(rl []specs.POSIXRlimit) error {
 	return nil
 }
 
-// refuseUnsupported: AppArmor is absent and SELinux is off on the hosts
-// berth supports, and the other fields are not applied to an exec'd process
-// yet; accepting them would silently run the process without them.
+// refuseUnsupported: berth applies no AppArmor profile nor SELinux label,
+// and resolves no user name; accepting them would silently run the process
+// without them. (scheduler and ioPriority are checked by the kernel when
+// applied; their errors name the field too.)
 func refuseUnsupported(p *specs.Process) error {
 	fields := []struct {
 		name string
@@ -298,10 +307,6 @@ func refuseUnsupported(p *specs.Process) error {
 		{"apparmorProfile", p.ApparmorProfile != ""},
 		{"selinuxLabel", p.SelinuxLabel != ""},
 		{"user.username", p.User.Username != ""},
-		{"oomScoreAdj", p.OOMScoreAdj != nil},
-		{"scheduler", p.Scheduler != nil},
-		{"ioPriority", p.IOPriority != nil},
-		{"execCPUAffinity", p.ExecCPUAffinity != nil},
 	}
 	for _, f := range fields {
 		if f.set {

@@ -468,3 +468,28 @@ cgroup_of() {
 	[ "$rc" -eq 3 ]
 	grep -q got-term "$TEST_DIR/out"
 }
+
+@test "exec: the config's oomScoreAdj applies to the exec'd process" {
+	update_config '.process.oomScoreAdj = 123'
+	start_container
+	run berth exec "$ID" cat /proc/self/oom_score_adj
+	[ "$status" -eq 0 ]
+	[ "$output" = 123 ]
+}
+
+@test "exec --process: execCPUAffinity.final sets the process's CPUs" {
+	[ "$(nproc)" -ge 2 ] || skip "needs 2 CPUs"
+	start_container
+	cat >"$TEST_DIR/process.json" <<-EOF
+		{"args": ["sh", "-c", "grep Cpus_allowed_list /proc/self/status"], "cwd": "/",
+		 "execCPUAffinity": {"initial": "0", "final": "1"}}
+	EOF
+	run berth exec --process "$TEST_DIR/process.json" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'Cpus_allowed_list:\t1' ]
+	echo '{"args": ["true"], "cwd": "/", "execCPUAffinity": {"final": "x"}}' >"$TEST_DIR/bad.json"
+	run berth exec --process "$TEST_DIR/bad.json" "$ID"
+	[ "$status" -eq 255 ]
+	berth_only
+	[[ "$output" == *"process.json: execCPUAffinity.final"* ]]
+}
