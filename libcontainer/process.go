@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
-	"time"
 	"strings"
+	gosync "sync"
+	"time"
 
 	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/exeseal"
 	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/libcontainer/sys"
@@ -142,7 +144,7 @@ const (
 // /proc/self/exe) with the sync socket at fd syncFd of extra, for the C stub
 // and the Go init to find.
 func reexecCommand(mode string, syncFd int, extra []*os.File, stdin, stdout, stderr *os.File) *exec.Cmd {
-	cmd := exec.Command("/proc/self/exe", "init")
+	cmd := exec.Command(sealedExe(3+len(extra)), "init")
 	if mode != initMode {
 		cmd.Args = append(cmd.Args, mode)
 	}
@@ -411,4 +413,29 @@ func compileSeccomp(s *specs.Spec) (*seccomp.Program, error) {
 		return nil, fmt.Errorf("linux.seccomp: %w", err)
 	}
 	return p, nil
+}
+
+// sealedExe is the path the init is executed from: a read-only view of the
+// berth binary (see exeseal), so that nothing in the container can write to
+// the runtime through /proc/<pid>/exe (CVE-2019-5736). The fd stays open
+// for the life of this short-lived process, numbered above every fd the
+// child is given (above minFd), where the child's fd layout cannot cover it.
+func sealedExe(minFd int) string {
+	sealed.once.Do(func() {
+		f, err := exeseal.Open(max(minFd, 100))
+		if err != nil {
+			logrus.Warnf("running the init from /proc/self/exe, unprotected: %v", err)
+			sealed.path = "/proc/self/exe"
+			return
+		}
+		sealed.file = f
+		sealed.path = "/proc/self/fd/" + strconv.Itoa(int(f.Fd()))
+	})
+	return sealed.path
+}
+
+var sealed struct {
+	once gosync.Once
+	file *os.File
+	path string
 }
