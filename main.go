@@ -67,6 +67,7 @@ func newApp() *cli.App {
 	app.Commands = []cli.Command{
 		createCommand, deleteCommand, execCommand, featuresCommand, killCommand, listCommand,
 		runCommand, specCommand, startCommand, stateCommand,
+		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
 	}
 	app.Before = setupGlobal
 	app.ExitErrHandler = func(*cli.Context, error) {}

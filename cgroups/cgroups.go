@@ -2,11 +2,11 @@
 // them. It imports nothing of berth.
 //
 // A Manager owns one container's cgroup: one directory in every mounted
-// hierarchy (each cgroup v1 hierarchy, and the cgroup2 one). On this first
-// cut it creates the directories, moves a process in, programs the v1
-// devices controller, lists pids, reads the freezer state and removes the
-// directories. Other resources return an error wrapping ErrNotSupported
-// until they are written.
+// hierarchy (each cgroup v1 hierarchy, and the cgroup2 one). It creates the
+// directories, moves a process in, applies linux.resources, freezes and
+// thaws, reads stats, reports OOM kills, lists pids and removes the
+// directories. On a pure cgroup v2 host resources other than devices still
+// return an error wrapping ErrNotSupported.
 //
 // Paths are resolved once, in New, from /proc/self/mountinfo (parsed once
 // per process) and /proc/self/cgroup; Paths and Load round-trip them through
@@ -23,24 +23,33 @@ import (
 
 // Manager manages the cgroup of one container in every mounted hierarchy.
 //
-// Methods added later (stats, freeze/thaw, the v2 and systemd drivers) keep
-// this shape: Set takes the whole linux.resources object and applies what it
-// understands, so `update` and `create` share one path.
+// Set takes a linux.resources object and applies the fields that are set,
+// so `update` and `create` share one path.
 type Manager interface {
 	// Apply creates the cgroup directory in every hierarchy (parents
 	// included) and moves pid into it by writing cgroup.procs.
 	Apply(pid int) error
-	// Set applies linux.resources. Only devices on cgroup v1 are supported
-	// for now; the devices list is always rewritten whole: deny all, the
-	// given rules in order, then the rules from AllowedDevices. Any other
-	// non-empty field returns "linux.resources.<field>: not supported by
-	// berth" (wrapping ErrNotSupported); nil r counts as empty.
+	// Set validates r and applies every field that is set; nil fields are
+	// left alone. A non-nil devices list is rewritten whole: deny all, the
+	// given rules in order, then the rules from AllowedDevices. A value the
+	// host cannot apply is an error naming its JSON field (wrapping
+	// ErrNotMounted or ErrNotSupported); nil r is a no-op.
 	Set(r *specs.LinuxResources) error
 	// Pids returns every pid in the container cgroup and its sub-cgroups.
 	Pids() ([]int, error)
 	// FreezerState returns "THAWED", "FREEZING" or "FROZEN", or "" when no
 	// freezer is available.
 	FreezerState() (string, error)
+	// Freeze freezes (true) or thaws (false) every process of the cgroup
+	// and returns once the kernel reports it done.
+	Freeze(frozen bool) error
+	// Stats reads the cgroup's accounting, in runc's `events` schema.
+	Stats() (*Stats, error)
+	// OOMEvents returns a channel that receives a value each time the
+	// kernel reports an OOM in the cgroup; it is pushed by the kernel
+	// (an eventfd), not polled. The channel is closed when the cgroup is
+	// removed.
+	OOMEvents() (<-chan struct{}, error)
 	// Destroy removes the cgroup directories, sub-cgroups first. A cgroup
 	// already gone is not an error.
 	Destroy() error

@@ -158,6 +158,12 @@ func (m *manager) setMemoryAndSwap(mem *specs.LinuxMemory) error {
 		}
 		return m.write(memField+"swap", "memory", "memory.memsw.limit_in_bytes", strconv.FormatInt(*mem.Swap, 10))
 	}
+	// An unlimited memory limit with memsw left as it was would sit above
+	// memsw, which the kernel refuses: lift memsw too, as runc does.
+	if mem.Limit != nil && *mem.Limit == -1 && mem.Swap == nil && m.has("memory", "memory.memsw.limit_in_bytes") {
+		unlimited := int64(-1)
+		mem = &specs.LinuxMemory{Limit: mem.Limit, Swap: &unlimited}
+	}
 	swapFirst := false
 	if mem.Limit != nil && mem.Swap != nil {
 		cur, err := m.readUint("memory", "memory.memsw.limit_in_bytes")

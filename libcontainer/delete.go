@@ -42,6 +42,11 @@ func (c *Container) killAndWait() {
 				_ = unix.Kill(pid, unix.SIGKILL)
 			}
 		}
+		// A frozen task cannot act on SIGKILL: thaw a paused container
+		// after signalling it, so its processes die without running.
+		if st, _ := cg.FreezerState(); st != "" && st != "THAWED" {
+			_ = cg.Freeze(false)
+		}
 	}
 	if fd >= 0 && err == nil {
 		_, _ = sys.PidfdWait(fd, 10000)
