@@ -112,7 +112,7 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 	defer nsDir.Close()
 	cfg := &execConfig{ID: c.State.ID, Process: o.Process, PreserveFds: o.PreserveFds,
 		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy}
-	return startExec(o, s, cfg, nsDir, cgPaths)
+	return startExec(o, s, cfg, nsDir, cgPaths, func() { lock.Close() })
 }
 
 // openNamespaces opens /proc/<init>/ns as a directory handle, checking the
@@ -158,7 +158,7 @@ func execBootstrap(s *specs.Spec, nsFd int) (*nsenter.Bootstrap, error) {
 // startExec lays out the fds (preserved ones keep their numbers, then the
 // sync socket, the namespace handle, the console socket), starts the stub,
 // puts it in the cgroups and runs the handshake.
-func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPaths map[string]string) (*Process, error) {
+func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPaths map[string]string, unlock func()) (*Process, error) {
 	parent, child, err := syncPair()
 	if err != nil {
 		return nil, err
@@ -190,7 +190,7 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	}
 	child.Close()
 	p := &initProcess{cmd: cmd, sock: parent, role: "exec"}
-	if err := runExec(p, s, o.Process, boot, cj, cgPaths); err != nil {
+	if err := runExec(p, s, o.Process, boot, cj, cgPaths, unlock); err != nil {
 		p.abandon()
 		return nil, err
 	}
@@ -209,7 +209,12 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 // handshake to Ready and waits for the exec itself: the child's end of the
 // sync socket is close-on-exec, so EOF means the process runs and an Error
 // frame means execve failed.
-func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, cj []byte, cgPaths map[string]string) error {
+//
+// The container's lock is held until the stub is in the cgroups (a delete
+// meanwhile would have Apply make the removed directories again), and no
+// longer: in a paused container (--ignore-paused) the stub is frozen there
+// until `berth resume`, which takes the lock exclusively.
+func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, cj []byte, cgPaths map[string]string, unlock func()) error {
 	stub := p.cmd.Process.Pid
 	if err := setOOMScoreAdj(stub, proc.OOMScoreAdj); err != nil {
 		return err
@@ -217,7 +222,9 @@ func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.B
 	if err := setInitialAffinity(stub, proc.ExecCPUAffinity); err != nil {
 		return err
 	}
-	if err := cgroups.Load(cgPaths).Apply(stub); err != nil {
+	err := cgroups.Load(cgPaths).Apply(stub)
+	unlock()
+	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
 	if err := p.exchange(s, boot, sync.Plan{}, cj); err != nil {

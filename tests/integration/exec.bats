@@ -493,3 +493,20 @@ cgroup_of() {
 	berth_only
 	[[ "$output" == *"process.json: execCPUAffinity.final"* ]]
 }
+
+@test "exec --ignore-paused does not hold the container's lock while frozen (berth resume works)" {
+	berth resume --help >/dev/null 2>&1 || skip "no resume command"
+	start_container
+	run berth pause "$ID"
+	[ "$status" -eq 0 ]
+	FROZEN_DIR="$(freezer_dir "$INIT_PID")" || true
+	(
+		sleep 1
+		berth resume "$ID"
+	) 3>&- &
+	run berth exec --ignore-paused "$ID" echo ok
+	wait
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
+	testcontainer "$ID" running
+}
