@@ -26,7 +26,17 @@ func (c *Container) Delete(force bool) error {
 	if st != Stopped {
 		c.killAndWait()
 	}
-	return c.destroy()
+	// The config snapshot goes with the state dir: read the poststop hooks
+	// first. They run once the container is gone; their failure is a
+	// warning (config.md).
+	cfg, _ := c.Config()
+	if err := c.destroy(); err != nil {
+		return err
+	}
+	if h := hooksOf(cfg).Poststop; len(h) > 0 {
+		warnHooks("poststop", h, hookState(c.State.ID, c.State.Bundle, 0, Stopped, c.State.Annotations))
+	}
+	return nil
 }
 
 func (c *Container) killAndWait() {

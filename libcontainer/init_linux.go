@@ -31,7 +31,7 @@ func Init() error {
 		sync.WriteError(sock, err)
 		return err
 	}
-	path, env, err := setupContainer(cfg)
+	path, env, err := setupContainer(cfg, sock)
 	if err != nil {
 		sync.WriteError(sock, err)
 		return err
@@ -42,7 +42,9 @@ func Init() error {
 	// From here the parent no longer listens: what fails is told on the
 	// container's own stderr, as the process would have.
 	err = execProcess(cfg, path, env)
-	fmt.Fprintf(os.Stderr, "berth init: %v\n", err)
+	if !errors.Is(err, errToldStart) {
+		fmt.Fprintf(os.Stderr, "berth init: %v\n", err)
+	}
 	return err
 }
 
@@ -79,9 +81,12 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 // set_mempolicy, for one): without no_new_privs, loading needs
 // CAP_SYS_ADMIN, so just before the user switch drops it; with
 // no_new_privs, last of all.
-func setupContainer(cfg *initConfig) (string, []string, error) {
+func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 	s := cfg.Spec
 	rc := rootfsConfig(cfg)
+	if cfg.Hooks {
+		rc.BeforePivot = func() error { return hooksBeforePivot(cfg, sock) }
+	}
 	steps := []struct {
 		name string
 		run  func() error
@@ -157,10 +162,19 @@ func readyAndWait(sock *os.File, cfg *initConfig) error {
 
 // execProcess blocks on exec.fifo until `berth start` opens it, then execs
 // the user process with only the fds it asked for.
+//
+// Between the two, the startContainer hooks run: their failure is written
+// to the fifo ("E" and the message) so that start fails with it.
 func execProcess(cfg *initConfig, path string, env []string) error {
 	fifo, err := unix.Open("/proc/self/fd/"+strconv.Itoa(cfg.FifoFd), unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("open exec fifo: %w", err)
+	}
+	if h := hooksOf(cfg.Spec).StartContainer; len(h) > 0 {
+		if err := runHooks("startContainer", h, withStatus(cfg.hookState, Created)); err != nil {
+			_, _ = unix.Write(fifo, []byte("E"+err.Error()))
+			return fmt.Errorf("%w: %v", errToldStart, err)
+		}
 	}
 	if _, err := unix.Write(fifo, []byte("0")); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
@@ -184,4 +198,23 @@ func loadSeccomp(cfg *initConfig, now bool) error {
 		return nil
 	}
 	return cfg.Seccomp.Load()
+}
+
+// errToldStart marks an error already reported to start through the fifo.
+var errToldStart = errors.New("reported to start")
+
+// hooksBeforePivot is the init's stop before pivot_root: the parent runs
+// prestart and createRuntime hooks and sends back the hook state, then the
+// createContainer hooks run here, in the container's namespaces (the paths
+// still resolve in the runtime's mount tree, as config.md wants).
+func hooksBeforePivot(cfg *initConfig, sock *os.File) error {
+	if err := sync.Write(sock, sync.Hooks, nil); err != nil {
+		return err
+	}
+	state, err := sync.Expect(sock, sync.HooksDone)
+	if err != nil {
+		return fmt.Errorf("hooks: %w", err)
+	}
+	cfg.hookState = state
+	return runHooks("createContainer", hooksOf(cfg.Spec).CreateContainer, state)
 }

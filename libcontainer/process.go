@@ -40,6 +40,10 @@ type initConfig struct {
 	// Seccomp is linux.seccomp compiled by the parent, so the init only
 	// has to load it (one syscall, no libseccomp work).
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
+	// Hooks: stop before pivot_root for the hook exchange (sync.Hooks).
+	Hooks bool `json:"hooks,omitempty"`
+	// hookState is the state the parent sent back in HooksDone.
+	hookState []byte
 }
 
 // initProcess is the parent's handle on a starting init.
@@ -50,6 +54,9 @@ type initProcess struct {
 	start uint64
 	// role names the process in errors; empty means the container init.
 	role string
+	// onHooks runs the parent's hooks when the init stops before its
+	// pivot (sync.Hooks) and returns the hook state to send back.
+	onHooks func(pid int) ([]byte, error)
 }
 
 func (p *initProcess) name() string {
@@ -87,7 +94,9 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1,
 		Seccomp: filter}
 	cmd := initCommand(o, cfg, child, fifoFile)
-	p := &initProcess{cmd: cmd, sock: parent}
+	p := &initProcess{cmd: cmd, sock: parent, onHooks: func(pid int) ([]byte, error) {
+		return createHooks(o, pid)
+	}}
 	if err := cmd.Start(); err != nil {
 		parent.Close()
 		return nil, fmt.Errorf("start init: %w", err)
@@ -222,7 +231,8 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 	if err != nil {
 		return err
 	}
-	cfg.WaitRun = plan.WaitRun
+	plan.Hooks = needsHookSync(s)
+	cfg.WaitRun, cfg.Hooks = plan.WaitRun, plan.Hooks
 	cj, err := json.Marshal(cfg)
 	if err != nil {
 		return err
@@ -255,11 +265,12 @@ func (p *initProcess) exchange(s *specs.Spec, boot *nsenter.Bootstrap, plan sync
 		if err != nil {
 			return p.failed(err)
 		}
-		if err := p.handle(s, step.From, msg); err != nil {
+		reply, err := p.handle(s, step.From, msg)
+		if err != nil {
 			return err
 		}
 		if step.Reply != 0 {
-			if err := sync.Write(p.sock, step.Reply, nil); err != nil {
+			if err := sync.Write(p.sock, step.Reply, reply); err != nil {
 				return p.failed(err)
 			}
 		}
@@ -272,27 +283,38 @@ func (p *initProcess) exchange(s *specs.Spec, boot *nsenter.Bootstrap, plan sync
 	return nil
 }
 
-func (p *initProcess) handle(s *specs.Spec, t sync.Type, msg []byte) error {
+// handle acts on one expected frame and returns the payload of the reply.
+func (p *initProcess) handle(s *specs.Spec, t sync.Type, msg []byte) ([]byte, error) {
 	switch t {
 	case sync.UsermapReq:
-		return writeIDMaps(p.cmd.Process.Pid, s.Linux)
+		return nil, writeIDMaps(p.cmd.Process.Pid, s.Linux)
 	case sync.Pid:
-		if len(msg) != 4 {
-			return fmt.Errorf("protocol: pid frame of %d bytes", len(msg))
+		return nil, p.gotPid(msg)
+	case sync.Hooks:
+		if p.onHooks == nil {
+			return nil, errors.New("protocol: unexpected hooks frame")
 		}
-		p.pid = int(binary.NativeEndian.Uint32(msg))
-		if p.pid != p.cmd.Process.Pid {
-			// The stub forked the init and exits now; reap it.
-			if err := p.cmd.Wait(); err != nil {
-				return fmt.Errorf("nsenter stub: %w", err)
-			}
-		}
-		st, err := sys.Stat(p.pid)
-		if err != nil {
-			return fmt.Errorf("container init %d: %w", p.pid, err)
-		}
-		p.start = st.StartTime
+		return p.onHooks(p.pid)
 	}
+	return nil, nil
+}
+
+func (p *initProcess) gotPid(msg []byte) error {
+	if len(msg) != 4 {
+		return fmt.Errorf("protocol: pid frame of %d bytes", len(msg))
+	}
+	p.pid = int(binary.NativeEndian.Uint32(msg))
+	if p.pid != p.cmd.Process.Pid {
+		// The stub forked the init and exits now; reap it.
+		if err := p.cmd.Wait(); err != nil {
+			return fmt.Errorf("nsenter stub: %w", err)
+		}
+	}
+	st, err := sys.Stat(p.pid)
+	if err != nil {
+		return fmt.Errorf("container init %d: %w", p.pid, err)
+	}
+	p.start = st.StartTime
 	return nil
 }
 
@@ -438,4 +460,19 @@ var sealed struct {
 	once gosync.Once
 	file *os.File
 	path string
+}
+
+// createHooks runs the parent's hooks of create, prestart then createRuntime
+// (in the runtime namespaces, the init waiting before its pivot), and
+// returns the state the init passes to its own hooks.
+func createHooks(o *CreateOpts, pid int) ([]byte, error) {
+	state := hookState(o.ID, o.Bundle, pid, Creating, o.Spec.Annotations)
+	h := hooksOf(o.Spec)
+	if err := runHooks("prestart", h.Prestart, state); err != nil {
+		return nil, err
+	}
+	if err := runHooks("createRuntime", h.CreateRuntime, state); err != nil {
+		return nil, err
+	}
+	return state, nil
 }

@@ -26,11 +26,27 @@ func (c *Container) Start() error {
 	default:
 		return fmt.Errorf("cannot start an already %s container: %w", st, ErrWrongState)
 	}
-	return c.openFifo()
+	if err := c.openFifo(); err != nil {
+		return err
+	}
+	c.poststart()
+	return nil
+}
+
+// poststart runs the poststart hooks once the process has started; their
+// failure is a warning, as config.md wants.
+func (c *Container) poststart() {
+	cfg, err := c.Config()
+	if err != nil || len(hooksOf(cfg).Poststart) == 0 {
+		return
+	}
+	state := hookState(c.State.ID, c.State.Bundle, c.State.InitPid, Running, c.State.Annotations)
+	warnHooks("poststart", hooksOf(cfg).Poststart, state)
 }
 
 // openFifo opens without blocking (a dead init would block us forever),
-// then polls for the init's byte while checking the init is alive.
+// then polls for the init's answer while checking the init is alive: "0",
+// or "E" and the error of a startContainer hook.
 func (c *Container) openFifo() error {
 	path := filepath.Join(c.dir, fifoFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -39,7 +55,7 @@ func (c *Container) openFifo() error {
 	}
 	defer unix.Close(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-	buf := make([]byte, 1)
+	buf := make([]byte, 4096)
 	for {
 		n, err := unix.Poll(fds, 100)
 		if err != nil && err != unix.EINTR {
@@ -47,7 +63,10 @@ func (c *Container) openFifo() error {
 		}
 		if n > 0 {
 			r, err := unix.Read(fd, buf)
-			if r == 1 {
+			if r > 0 && buf[0] == 'E' {
+				return fmt.Errorf("container %q: %s", c.State.ID, buf[1:r])
+			}
+			if r > 0 {
 				break
 			}
 			if err != nil && err != unix.EAGAIN {

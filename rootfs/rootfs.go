@@ -36,6 +36,10 @@ type Config struct {
 	InUserNS bool
 	// InCgroupNS is true when the container has its own cgroup namespace.
 	InCgroupNS bool
+	// BeforePivot, if set, runs once the mounts and /dev are in place and
+	// before pivot_root: where the OCI createRuntime and createContainer
+	// hooks belong.
+	BeforePivot func() error
 }
 
 // Setup prepares the rootfs and pivots into it. It must run in the
@@ -72,6 +76,11 @@ func Setup(c *Config) error {
 	}
 	if needsDev(c) {
 		if err := setupDev(r, c); err != nil {
+			return err
+		}
+	}
+	if c.BeforePivot != nil {
+		if err := c.BeforePivot(); err != nil {
 			return err
 		}
 	}

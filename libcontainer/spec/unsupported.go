@@ -24,12 +24,6 @@ type unsupportedField struct {
 // unsupported is THE list of refused fields. When a feature lands, delete its
 // row: Validate then accepts the field and Features reports it.
 var unsupported = []unsupportedField{
-	set("hooks.prestart", func(s *specs.Spec) any { return hooks(s).Prestart }),
-	set("hooks.createRuntime", func(s *specs.Spec) any { return hooks(s).CreateRuntime }),
-	set("hooks.createContainer", func(s *specs.Spec) any { return hooks(s).CreateContainer }),
-	set("hooks.startContainer", func(s *specs.Spec) any { return hooks(s).StartContainer }),
-	set("hooks.poststart", func(s *specs.Spec) any { return hooks(s).Poststart }),
-	set("hooks.poststop", func(s *specs.Spec) any { return hooks(s).Poststop }),
 	set("process.user.username", func(s *specs.Spec) any { return proc(s).User.Username }),
 	lsm(set("process.apparmorProfile", func(s *specs.Spec) any { return proc(s).ApparmorProfile }), "AppArmor", apparmorEnabled),
 	lsm(set("process.selinuxLabel", func(s *specs.Spec) any { return proc(s).SelinuxLabel }), "SELinux", selinuxEnabled),

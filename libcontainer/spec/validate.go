@@ -41,7 +41,7 @@ func Validate(s *specs.Spec, bundle string) error {
 	for _, check := range []func(*specs.Spec) error{
 		checkUnsupported, checkProcess, checkNamespaces, checkUTS,
 		checkIDMappings, checkTimeOffsets, checkMounts, checkLinuxPaths, checkDevices,
-		checkSeccomp, checkProcessAttrs, checkSysctl,
+		checkSeccomp, checkProcessAttrs, checkSysctl, checkHooks,
 	} {
 		if err := check(s); err != nil {
 			return err
@@ -177,4 +177,51 @@ func checkSeccomp(s *specs.Spec) error {
 		return fe
 	}
 	return err
+}
+
+// checkHooks checks every hook: an absolute path, a positive timeout, and,
+// for the hooks whose path resolves in the runtime's mount tree (all but
+// startContainer, which runs after pivot_root), an executable file there.
+func checkHooks(s *specs.Spec) error {
+	if s.Hooks == nil {
+		return nil
+	}
+	h := s.Hooks
+	for _, kind := range []struct {
+		name  string
+		hooks []specs.Hook
+	}{
+		{"prestart", h.Prestart}, {"createRuntime", h.CreateRuntime},
+		{"createContainer", h.CreateContainer}, {"startContainer", h.StartContainer},
+		{"poststart", h.Poststart}, {"poststop", h.Poststop},
+	} {
+		for i, hook := range kind.hooks {
+			if err := checkHook(idx("hooks."+kind.name, i), hook, kind.name != "startContainer"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func checkHook(p string, h specs.Hook, onHost bool) error {
+	if !filepath.IsAbs(h.Path) {
+		return fieldErr(p+".path", "%q is not an absolute path", h.Path)
+	}
+	if h.Timeout != nil && *h.Timeout <= 0 {
+		return fieldErr(p+".timeout", "%d is not a positive number of seconds", *h.Timeout)
+	}
+	if !onHost {
+		return nil
+	}
+	fi, err := os.Stat(h.Path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fieldErr(p+".path", "%q does not exist", h.Path)
+	case err != nil:
+		return fieldErr(p+".path", "%q: %v", h.Path, err)
+	case fi.IsDir() || fi.Mode()&0o111 == 0:
+		return fieldErr(p+".path", "%q is not an executable file", h.Path)
+	}
+	return nil
 }

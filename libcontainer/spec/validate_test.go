@@ -150,6 +150,15 @@ var validateCases = []validateCase{
 	{"bad seccomp action", func(s *specs.Spec) {
 		s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: "SCMP_ACT_FOO"}
 	}, `linux.seccomp.defaultAction: "SCMP_ACT_FOO" is not a seccomp action`},
+	{"relative hook path", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "true"}}} },
+		`hooks.prestart[0].path: "true" is not an absolute path`},
+	{"missing hook", func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}, {Path: "/no/such/hook"}}}
+	}, `hooks.createRuntime[1].path: "/no/such/hook" does not exist`},
+	{"hook timeout", func(s *specs.Spec) {
+		zero := 0
+		s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/bin/true", Timeout: &zero}}}
+	}, `hooks.poststop[0].timeout: 0 is not a positive number of seconds`},
 	{"no linux section", func(s *specs.Spec) { s.Linux = nil; s.Hostname = "" },
 		`linux: must be set`},
 	{"no mount namespace", func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
@@ -212,12 +221,6 @@ func TestValidateAccepts(t *testing.T) {
 // unsupportedCases sets each field of the unsupported table; the test checks
 // that every row is covered.
 var unsupportedCases = map[string]func(s *specs.Spec){
-	"hooks.prestart":          func(s *specs.Spec) { s.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}}} },
-	"hooks.createRuntime":     func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/x"}}} },
-	"hooks.createContainer":   func(s *specs.Spec) { s.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/x"}}} },
-	"hooks.startContainer":    func(s *specs.Spec) { s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/x"}}} },
-	"hooks.poststart":         func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststart: []specs.Hook{{Path: "/x"}}} },
-	"hooks.poststop":          func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "/x"}}} },
 	"process.user.username":   func(s *specs.Spec) { s.Process.User.Username = "root" },
 	"process.apparmorProfile": func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" },
 	"process.selinuxLabel":    func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
@@ -272,8 +275,8 @@ func TestFeatures(t *testing.T) {
 	if f.OCIVersionMin != "1.0.0" || f.OCIVersionMax != specs.Version {
 		t.Errorf("versions %s..%s", f.OCIVersionMin, f.OCIVersionMax)
 	}
-	if f.Hooks == nil || len(f.Hooks) != 0 {
-		t.Errorf("hooks = %#v, want empty (none supported)", f.Hooks)
+	if len(f.Hooks) != 6 {
+		t.Errorf("hooks = %#v, want all six kinds", f.Hooks)
 	}
 	l := f.Linux
 	if len(l.Namespaces) != 8 || len(l.Capabilities) != 41 || len(f.MountOptions) != 40 {

@@ -13,8 +13,11 @@ type Step struct {
 type Plan struct {
 	// NewUserNS: the stub asks the parent to write the id maps.
 	NewUserNS bool
-	// WaitRun: the init waits for Run after Ready (hooks run in between).
+	// WaitRun: the init waits for Run after Ready.
 	WaitRun bool
+	// Hooks: the init stops before pivot_root for the parent's hooks
+	// (prestart, createRuntime) and to get the state for its own.
+	Hooks bool
 }
 
 // Sequence computes, before anything is read, the frames the parent must
@@ -25,6 +28,9 @@ func Sequence(p Plan) []Step {
 		s = append(s, Step{From: UsermapReq, Reply: UsermapAck})
 	}
 	s = append(s, Step{From: Pid})
+	if p.Hooks {
+		s = append(s, Step{From: Hooks, Reply: HooksDone})
+	}
 	ready := Step{From: Ready}
 	if p.WaitRun {
 		ready.Reply = Run

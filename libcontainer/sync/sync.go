@@ -13,6 +13,9 @@
 //	C->P     UsermapReq     -                  only for a new user namespace
 //	P->C     UsermapAck     -                  after uid_map/gid_map written
 //	C->P     Pid            u32 host pid       the pid of the container init
+//	G->P     Hooks          -                  mounts done, before pivot_root:
+//	                                           run prestart/createRuntime
+//	P->G     HooksDone      hook state JSON    they ran; the init runs its own
 //	G->P     Ready          -                  setup done, init waits on exec.fifo
 //	P->G     Run            -                  only when the spec needs it (hooks)
 //	any      Error          u32 errno + text   the sender gives up
@@ -48,6 +51,8 @@ const (
 	Ready      Type = 6
 	Run        Type = 7
 	Error      Type = 8
+	Hooks      Type = 9
+	HooksDone  Type = 10
 )
 
 // MaxPayload bounds a frame so a corrupt length cannot make us allocate GiBs.
@@ -56,6 +61,7 @@ const MaxPayload = 16 << 20
 var names = map[Type]string{
 	Bootstrap: "bootstrap", UsermapReq: "usermap-request", UsermapAck: "usermap-ack",
 	Pid: "pid", Config: "config", Ready: "ready", Run: "run", Error: "error",
+	Hooks: "hooks", HooksDone: "hooks-done",
 }
 
 func (t Type) String() string {

@@ -98,12 +98,18 @@ refused() {
 	[[ "$output" == *$'Seccomp:\t2'* ]]
 }
 
-@test "unsupported: hooks.prestart is refused at create" {
+@test "unsupported: linux.intelRdt is refused at create" {
 	berth_features_only
-	refused '.hooks = {"prestart": [{"path": "/bin/true"}]}' hooks.prestart
+	refused '.linux.intelRdt = {"closID": "berth-test"}' linux.intelRdt.closID
 }
 
-@test "unsupported: linux.resources.memory.limit is refused at create" {
+@test "features: berth lists the six hook kinds" {
 	berth_features_only
-	refused '.linux.resources.memory = {"limit": 104857600}' linux.resources.memory.limit
+	run --separate-stderr berth features
+	jq -e '.hooks | sort == (["prestart","createRuntime","createContainer","startContainer","poststart","poststop"] | sort)' <<<"$output" >/dev/null
+}
+
+@test "unsupported: an idmapped mount (mounts[].uidMappings) is refused at create" {
+	berth_features_only
+	refused '.mounts[0].uidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]' 'mounts[0].uidMappings'
 }
