@@ -1,7 +1,6 @@
 package cgroups
 
 import (
-	"errors"
 	"reflect"
 	"testing"
 
@@ -68,37 +67,5 @@ func TestAllowedDevices(t *testing.T) {
 		"c 5:0 rwm", "c 1:5 rwm", "c 1:9 rwm", "c 136:* rwm", "c 5:2 rwm"}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
-	}
-}
-
-// Until the v2 driver is written, a pure v2 host refuses all but devices.
-func TestSetNotSupported(t *testing.T) {
-	limit := int64(1 << 20)
-	tests := []struct {
-		r    *specs.LinuxResources
-		want string
-	}{
-		{&specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: &limit}}, "linux.resources.memory: not supported by berth"},
-		{&specs.LinuxResources{Pids: &specs.LinuxPids{Limit: &limit}}, "linux.resources.pids: not supported by berth"},
-		{&specs.LinuxResources{BlockIO: &specs.LinuxBlockIO{Weight: u16(100)}}, "linux.resources.blockIO: not supported by berth"},
-		{&specs.LinuxResources{HugepageLimits: []specs.LinuxHugepageLimit{{Pagesize: "2MB"}}}, "linux.resources.hugepageLimits: not supported by berth"},
-		{&specs.LinuxResources{Unified: map[string]string{"memory.high": "b"}}, "linux.resources.unified: not supported by berth"},
-	}
-	// A pure v2 manager over paths that do not exist: nothing is touched.
-	m := Load(map[string]string{Unified: "/nonexistent/berth"})
-	for _, tc := range tests {
-		err := m.Set(tc.r)
-		if err == nil || err.Error() != tc.want || !errors.Is(err, ErrNotSupported) {
-			t.Errorf("got %v, want %q", err, tc.want)
-		}
-	}
-	if err := m.Set(&specs.LinuxResources{Devices: []specs.LinuxDeviceCgroup{{Allow: true, Access: "rwm"}}}); err == nil ||
-		err.Error() != "linux.resources.devices: not supported by berth" {
-		t.Errorf("devices on v2: got %v", err)
-	}
-	for _, r := range []*specs.LinuxResources{nil, {}, {Memory: &specs.LinuxMemory{}, CPU: &specs.LinuxCPU{}}} {
-		if err := m.Set(r); err != nil {
-			t.Errorf("empty resources %+v: %v", r, err)
-		}
 	}
 }

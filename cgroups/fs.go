@@ -49,6 +49,12 @@ func (m *manager) Apply(pid int) error {
 		if err != nil {
 			return err
 		}
+		// On v2 a cgroup has the files of the controllers its parent
+		// enables in cgroup.subtree_control: enable them on the way
+		// down before the pid joins, so Set finds them.
+		if m.pureV2() {
+			enableAllControllers(dir)
+		}
 		// A new v1 cpuset has empty cpus and mems and refuses tasks
 		// (ENOSPC), so the values must be filled in before the join.
 		if dir == m.paths["cpuset"] && len(created) > 0 {

@@ -13,7 +13,7 @@ import (
 // and hugetlb come from the cgroup2 side.
 func (m *manager) Stats() (*Stats, error) {
 	if m.pureV2() {
-		return nil, fmt.Errorf("stats: cgroup v2: %w", ErrNotSupported)
+		return m.statsV2()
 	}
 	s := &Stats{Hugetlb: map[string]Hugetlb{}, NetworkInterfaces: []struct{}{}}
 	for _, read := range []func(*Stats) error{

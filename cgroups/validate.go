@@ -239,12 +239,22 @@ func validateNetwork(r *specs.LinuxResources) error {
 }
 
 // validateUnified accepts keys naming a file of the cgroup itself
-// ("memory.high"), never a path elsewhere.
+// ("memory.high"), never a path elsewhere, and none of the cgroup.* files
+// that berth owns (membership, the controllers enabled, freeze, kill).
 func validateUnified(r *specs.LinuxResources) error {
 	for k := range r.Unified {
-		if !strings.Contains(k, ".") || strings.ContainsAny(k, "/\x00") || strings.HasPrefix(k, ".") {
+		if !strings.Contains(k, ".") || strings.ContainsAny(k, "/\x00") || strings.HasPrefix(k, ".") || strings.Contains(k, "..") {
 			return fmt.Errorf("linux.resources.unified: key %q is not a cgroup file name like memory.high", k)
+		}
+		if unifiedReserved[k] {
+			return fmt.Errorf("linux.resources.unified[%q]: berth manages this file itself; it cannot be set", k)
 		}
 	}
 	return nil
+}
+
+var unifiedReserved = map[string]bool{
+	"cgroup.procs": true, "cgroup.threads": true, "cgroup.subtree_control": true,
+	"cgroup.type": true, "cgroup.freeze": true, "cgroup.kill": true,
+	"cgroup.controllers": true, "cgroup.events": true, "cgroup.stat": true,
 }
