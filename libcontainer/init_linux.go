@@ -105,7 +105,7 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 		{"memory policy", func() error { return setMemoryPolicy(s.Linux.MemoryPolicy) }},
 		{"io priority", func() error { return setIOPriority(s.Process.IOPriority) }},
 		{"scheduler", func() error { return setScheduler(s.Process.Scheduler) }},
-		{"seccomp", func() error { return loadSeccomp(cfg, !s.Process.NoNewPrivileges) }},
+		{"seccomp", func() error { return loadSeccomp(cfg, sock, !s.Process.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(s.Process) }},
 	}
 	for _, st := range steps {
@@ -121,7 +121,7 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 	if err := unix.Chdir(s.Process.Cwd); err != nil {
 		return "", nil, fmt.Errorf("process.cwd: chdir %q: %w", s.Process.Cwd, err)
 	}
-	if err := loadSeccomp(cfg, s.Process.NoNewPrivileges); err != nil {
+	if err := loadSeccomp(cfg, sock, s.Process.NoNewPrivileges); err != nil {
 		return "", nil, fmt.Errorf("seccomp: %w", err)
 	}
 	return path, env, nil
@@ -192,12 +192,26 @@ func execProcess(cfg *initConfig, path string, env []string) error {
 
 // loadSeccomp loads the filter the parent compiled, when now is true (see
 // setupContainer for when that is). It applies to this thread only, the one
-// that will exec.
-func loadSeccomp(cfg *initConfig, now bool) error {
+// that will exec. A filter with SCMP_ACT_NOTIFY rules gives a listener fd:
+// it goes to the parent (SeccompFd, the fd itself by SCM_RIGHTS), which
+// hands it to the agent and answers SeccompDone.
+func loadSeccomp(cfg *initConfig, sock *os.File, now bool) error {
 	if !now || cfg.Seccomp == nil {
 		return nil
 	}
-	return cfg.Seccomp.Load()
+	fd, err := cfg.Seccomp.LoadListener()
+	if err != nil || fd < 0 {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := sync.Write(sock, sync.SeccompFd, nil); err != nil {
+		return err
+	}
+	if err := sendFd(sock, "seccomp", uintptr(fd)); err != nil {
+		return fmt.Errorf("send the seccomp listener: %w", err)
+	}
+	_, err = sync.Expect(sock, sync.SeccompDone)
+	return err
 }
 
 // errToldStart marks an error already reported to start through the fifo.

@@ -57,6 +57,8 @@ type initProcess struct {
 	// onHooks runs the parent's hooks when the init stops before its
 	// pivot (sync.Hooks) and returns the hook state to send back.
 	onHooks func(pid int) ([]byte, error)
+	// onSeccomp hands the seccomp notify listener to the agent.
+	onSeccomp func(pid int, listener *os.File) error
 }
 
 func (p *initProcess) name() string {
@@ -96,6 +98,9 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	cmd := initCommand(o, cfg, child, fifoFile)
 	p := &initProcess{cmd: cmd, sock: parent, onHooks: func(pid int) ([]byte, error) {
 		return createHooks(o, pid)
+	}, onSeccomp: func(pid int, listener *os.File) error {
+		state := seccompState(o.ID, o.Bundle, pid, o.Spec)
+		return sendToAgent(o.Spec.Linux.Seccomp.ListenerPath, state, listener)
 	}}
 	if err := cmd.Start(); err != nil {
 		parent.Close()
@@ -232,6 +237,7 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 		return err
 	}
 	plan.Hooks = needsHookSync(s)
+	plan.SeccompNotify = cfg.Seccomp != nil && cfg.Seccomp.Notify
 	cfg.WaitRun, cfg.Hooks = plan.WaitRun, plan.Hooks
 	cj, err := json.Marshal(cfg)
 	if err != nil {
@@ -295,6 +301,16 @@ func (p *initProcess) handle(s *specs.Spec, t sync.Type, msg []byte) ([]byte, er
 			return nil, errors.New("protocol: unexpected hooks frame")
 		}
 		return p.onHooks(p.pid)
+	case sync.SeccompFd:
+		listener, err := RecvFd(p.sock)
+		if err != nil {
+			return nil, fmt.Errorf("seccomp listener: %w", err)
+		}
+		defer listener.Close()
+		if p.onSeccomp == nil {
+			return nil, errors.New("protocol: unexpected seccomp listener")
+		}
+		return nil, p.onSeccomp(p.pid, listener)
 	}
 	return nil, nil
 }

@@ -83,6 +83,9 @@ type Program struct {
 	WaitKillable bool `json:"waitKillable,omitempty"`
 	// ConfigFlags are linux.seccomp.flags, to name one the kernel lacks.
 	ConfigFlags []specs.LinuxSeccompFlag `json:"configFlags,omitempty"`
+	// Notify: the filter has SCMP_ACT_NOTIFY rules; loading it makes a
+	// listener fd (SECCOMP_FILTER_FLAG_NEW_LISTENER) for the agent.
+	Notify bool `json:"notify,omitempty"`
 }
 
 // Compile checks s (see Validate) and has libseccomp build its BPF program;
@@ -100,7 +103,7 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 	return &Program{
 		BPF:   unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), 8*len(prog)),
 		Flags: f.flagBits, SpecAllowDefault: f.specAllowDefault,
-		WaitKillable: f.waitKillable, ConfigFlags: s.Flags,
+		WaitKillable: f.waitKillable, ConfigFlags: s.Flags, Notify: notifies(s),
 	}, nil
 }
 
@@ -211,39 +214,61 @@ func exportMemfd(lf *libseccomp.ScmpFilter) ([]unix.SockFilter, error) {
 
 // Load installs p into the calling thread with seccomp(2); see the
 // package Load for the thread, no_new_privs and capability rules. It makes
-// no libseccomp call, and no syscall besides seccomp(2).
+// no libseccomp call, and no syscall besides seccomp(2). A filter with
+// notify rules gets a listener nobody reads: use LoadListener for those.
 func (p *Program) Load() error {
+	fd, err := p.LoadListener()
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	return err
+}
+
+// LoadListener is Load that returns the notify listener fd of a filter with
+// SCMP_ACT_NOTIFY rules (-1 for the others); the caller hands it to the
+// agent at linux.seccomp.listenerPath.
+func (p *Program) LoadListener() (int, error) {
 	n := len(p.BPF) / 8
 	if n == 0 || len(p.BPF)%8 != 0 {
-		return fmt.Errorf("%s: %d bytes is not a BPF program", base, len(p.BPF))
+		return -1, fmt.Errorf("%s: %d bytes is not a BPF program", base, len(p.BPF))
 	}
 	if n > bpfMaxInsns {
-		return fmt.Errorf("%s: the filter compiles to %d BPF instructions, the kernel takes at most %d", base, n, bpfMaxInsns)
+		return -1, fmt.Errorf("%s: the filter compiles to %d BPF instructions, the kernel takes at most %d", base, n, bpfMaxInsns)
 	}
 	// Copy into instructions: p.BPF may come from JSON, with any alignment.
 	prog := make([]unix.SockFilter, n)
 	copy(unsafe.Slice((*byte)(unsafe.Pointer(&prog[0])), len(p.BPF)), p.BPF)
 	if p.WaitKillable && probe(waitKillableProbe) != nil {
-		return p.unsupported(specs.LinuxSeccompFlagWaitKillableRecv)
+		return -1, p.unsupported(specs.LinuxSeccompFlagWaitKillableRecv)
 	}
-	err := setFilter(p.Flags, prog)
+	fl := p.Flags
+	if p.Notify {
+		fl |= unix.SECCOMP_FILTER_FLAG_NEW_LISTENER
+		if p.WaitKillable {
+			fl |= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+		}
+	}
+	fd, err := setFilter(fl, prog)
 	if errors.Is(err, unix.EINVAL) && p.SpecAllowDefault {
-		err = setFilter(p.Flags&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, prog) // kernel < 4.17
+		fd, err = setFilter(fl&^unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW, prog) // kernel < 4.17
 	}
 	if errors.Is(err, unix.EINVAL) {
 		for _, name := range p.ConfigFlags {
 			if bit := flags[name]; bit != unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV && probe(bit) != nil {
-				return p.unsupported(name)
+				return -1, p.unsupported(name)
 			}
 		}
 	}
 	if errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("%s: load filter: %w (without no_new_privs, loading needs CAP_SYS_ADMIN)", base, err)
+		return -1, fmt.Errorf("%s: load filter: %w (without no_new_privs, loading needs CAP_SYS_ADMIN)", base, err)
 	}
 	if err != nil {
-		return fmt.Errorf("%s: load filter: %w", base, err)
+		return -1, fmt.Errorf("%s: load filter: %w", base, err)
 	}
-	return nil
+	if !p.Notify {
+		return -1, nil
+	}
+	return fd, nil
 }
 
 // unsupported is the error for a flag of linux.seccomp.flags the kernel
@@ -257,19 +282,23 @@ func (p *Program) unsupported(name specs.LinuxSeccompFlag) error {
 	return fieldErr(base+".flags", "%q is not supported by the kernel", name)
 }
 
-// setFilter is seccomp(SECCOMP_SET_MODE_FILTER, flags, prog).
-func setFilter(flags uint, prog []unix.SockFilter) error {
+// setFilter is seccomp(SECCOMP_SET_MODE_FILTER, flags, prog); with
+// NEW_LISTENER it returns the listener fd.
+func setFilter(flags uint, prog []unix.SockFilter) (int, error) {
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, uintptr(flags), uintptr(unsafe.Pointer(&fprog)))
 	runtime.KeepAlive(prog)
 	if errno != 0 {
-		return errno
+		return -1, errno
+	}
+	if flags&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER != 0 {
+		return int(r), nil
 	}
 	if flags&unix.SECCOMP_FILTER_FLAG_TSYNC != 0 && r != 0 {
 		// With TSYNC, a positive return is the thread that could not sync.
-		return fmt.Errorf("SECCOMP_FILTER_FLAG_TSYNC: thread %d has a diverging filter", r)
+		return -1, fmt.Errorf("SECCOMP_FILTER_FLAG_TSYNC: thread %d has a diverging filter", r)
 	}
-	return nil
+	return -1, nil
 }
 
 // probe tells whether the kernel knows flags: it checks them before it
@@ -289,11 +318,7 @@ func probe(flags uint) error {
 func Features() *features.Seccomp {
 	enabled := true
 	acts := make([]string, 0, len(actions))
-	for _, a := range sortedKeys(actions) {
-		if a != string(specs.ActNotify) {
-			acts = append(acts, a)
-		}
-	}
+	acts = append(acts, sortedKeys(actions)...)
 	var supported []string
 	for _, name := range sortedKeys(flags) {
 		bit := flags[specs.LinuxSeccompFlag(name)]

@@ -1,6 +1,7 @@
 package seccomp
 
 import (
+	"path/filepath"
 	"errors"
 	"fmt"
 
@@ -209,24 +210,40 @@ func (f *filter) parseFlags() error {
 	return nil
 }
 
-// checkNotify refuses user notification until berth has the agent side
-// (listener fd sent to listenerPath). When it lands, replace this with:
-// listenerPath required by any SCMP_ACT_NOTIFY rule, and SCMP_ACT_NOTIFY
-// refused on "write" (runc: the init writes the fd to its parent after
-// loading the filter, so a notified write would hang it).
+// checkNotify checks user notification (SCMP_ACT_NOTIFY): a rule with it
+// needs linux.seccomp.listenerPath, the agent's socket the listener fd is
+// sent to. It is refused on write and sendmsg: after loading the filter the
+// init still writes to its parent and sends the listener fd with those, and
+// a notified call there would wait for an agent that has no fd yet.
 func checkNotify(s *specs.LinuxSeccomp) error {
-	if s.ListenerPath != "" {
-		return notSupported(base+".listenerPath", "not supported by berth")
-	}
-	if s.ListenerMetadata != "" {
-		return notSupported(base+".listenerMetadata", "not supported by berth")
+	if s.ListenerPath != "" && !filepath.IsAbs(s.ListenerPath) {
+		return fieldErr(base+".listenerPath", "%q is not an absolute path", s.ListenerPath)
 	}
 	for i, sc := range s.Syscalls {
-		if sc.Action == specs.ActNotify {
-			return notSupported(fmt.Sprintf("%s.syscalls[%d].action", base, i), "%q is not supported by berth", sc.Action)
+		if sc.Action != specs.ActNotify {
+			continue
+		}
+		path := fmt.Sprintf("%s.syscalls[%d]", base, i)
+		if s.ListenerPath == "" {
+			return fieldErr(path+".action", "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
+		}
+		for j, name := range sc.Names {
+			if name == "write" || name == "sendmsg" {
+				return fieldErr(fmt.Sprintf("%s.names[%d]", path, j), "SCMP_ACT_NOTIFY on %q would block the container's init", name)
+			}
 		}
 	}
 	return nil
+}
+
+// notifies reports whether s has an SCMP_ACT_NOTIFY rule.
+func notifies(s *specs.LinuxSeccomp) bool {
+	for _, sc := range s.Syscalls {
+		if sc.Action == specs.ActNotify && len(sc.Names) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // parseSyscall checks linux.seccomp.syscalls[i] and, unless its action is

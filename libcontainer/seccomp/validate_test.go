@@ -99,14 +99,17 @@ func TestValidate(t *testing.T) {
 			`linux.seccomp.syscalls[3].args[0].index: 6 is above 5 (a syscall has 6 arguments)`, false},
 		{"empty name", func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names[1] = "" },
 			`linux.seccomp.syscalls[0].names[1]: is empty`, false},
-		{"notify action", func(s *specs.LinuxSeccomp) {
+		{"notify without listenerPath", func(s *specs.LinuxSeccomp) {
 			s.ListenerPath = ""
 			s.Syscalls[2].Action, s.Syscalls[2].ErrnoRet = specs.ActNotify, nil
-		}, `linux.seccomp.syscalls[2].action: "SCMP_ACT_NOTIFY" is not supported by berth`, true},
-		{"listenerPath", func(s *specs.LinuxSeccomp) { s.ListenerPath = "/run/agent.sock" },
-			`linux.seccomp.listenerPath: not supported by berth`, true},
-		{"listenerMetadata", func(s *specs.LinuxSeccomp) { s.ListenerMetadata = "x" },
-			`linux.seccomp.listenerMetadata: not supported by berth`, true},
+		}, `linux.seccomp.syscalls[2].action: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath`, false},
+		{"notify on write", func(s *specs.LinuxSeccomp) {
+			s.ListenerPath = "/run/agent.sock"
+			s.Syscalls[2].Action, s.Syscalls[2].ErrnoRet = specs.ActNotify, nil
+			s.Syscalls[2].Names = []string{"getcwd", "write"}
+		}, `linux.seccomp.syscalls[2].names[1]: SCMP_ACT_NOTIFY on "write" would block the container's init`, false},
+		{"relative listenerPath", func(s *specs.LinuxSeccomp) { s.ListenerPath = "agent.sock" },
+			`linux.seccomp.listenerPath: "agent.sock" is not an absolute path`, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -203,7 +206,7 @@ func TestUnknown(t *testing.T) {
 
 func TestFeatures(t *testing.T) {
 	f := Features()
-	if slices.Contains(f.Actions, string(specs.ActNotify)) || !slices.Contains(f.Actions, string(specs.ActKillProcess)) {
+	if !slices.Contains(f.Actions, string(specs.ActNotify)) || !slices.Contains(f.Actions, string(specs.ActKillProcess)) {
 		t.Errorf("actions %v", f.Actions)
 	}
 	if !slices.Contains(f.KnownFlags, string(flagTsync)) || len(f.Operators) != 7 || len(f.Archs) != len(archs) {

@@ -18,6 +18,9 @@ type Plan struct {
 	// Hooks: the init stops before pivot_root for the parent's hooks
 	// (prestart, createRuntime) and to get the state for its own.
 	Hooks bool
+	// SeccompNotify: the init sends the seccomp notify listener to pass on
+	// to the agent.
+	SeccompNotify bool
 }
 
 // Sequence computes, before anything is read, the frames the parent must
@@ -30,6 +33,9 @@ func Sequence(p Plan) []Step {
 	s = append(s, Step{From: Pid})
 	if p.Hooks {
 		s = append(s, Step{From: Hooks, Reply: HooksDone})
+	}
+	if p.SeccompNotify {
+		s = append(s, Step{From: SeccompFd, Reply: SeccompDone})
 	}
 	ready := Step{From: Ready}
 	if p.WaitRun {

@@ -16,6 +16,8 @@
 //	G->P     Hooks          -                  mounts done, before pivot_root:
 //	                                           run prestart/createRuntime
 //	P->G     HooksDone      hook state JSON    they ran; the init runs its own
+//	G->P     SeccompFd      - (then the fd)    the notify listener, by SCM_RIGHTS
+//	P->G     SeccompDone    -                  the agent has it
 //	G->P     Ready          -                  setup done, init waits on exec.fifo
 //	P->G     Run            -                  only when the spec needs it (hooks)
 //	any      Error          u32 errno + text   the sender gives up
@@ -43,16 +45,18 @@ type Type uint32
 
 // Frame types; keep in sync with nsenter/nsenter.h.
 const (
-	Bootstrap  Type = 1
-	UsermapReq Type = 2
-	UsermapAck Type = 3
-	Pid        Type = 4
-	Config     Type = 5
-	Ready      Type = 6
-	Run        Type = 7
-	Error      Type = 8
-	Hooks      Type = 9
-	HooksDone  Type = 10
+	Bootstrap   Type = 1
+	UsermapReq  Type = 2
+	UsermapAck  Type = 3
+	Pid         Type = 4
+	Config      Type = 5
+	Ready       Type = 6
+	Run         Type = 7
+	Error       Type = 8
+	Hooks       Type = 9
+	HooksDone   Type = 10
+	SeccompFd   Type = 11
+	SeccompDone Type = 12
 )
 
 // MaxPayload bounds a frame so a corrupt length cannot make us allocate GiBs.
@@ -61,7 +65,7 @@ const MaxPayload = 16 << 20
 var names = map[Type]string{
 	Bootstrap: "bootstrap", UsermapReq: "usermap-request", UsermapAck: "usermap-ack",
 	Pid: "pid", Config: "config", Ready: "ready", Run: "run", Error: "error",
-	Hooks: "hooks", HooksDone: "hooks-done",
+	Hooks: "hooks", HooksDone: "hooks-done", SeccompFd: "seccomp-fd", SeccompDone: "seccomp-done",
 }
 
 func (t Type) String() string {

@@ -81,9 +81,10 @@ refused() {
 	done
 }
 
-@test "unsupported: seccomp notify (listenerPath) is refused at create" {
+@test "features: seccomp lists SCMP_ACT_NOTIFY" {
 	berth_features_only
-	refused '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/run/agent.sock"}' linux.seccomp.listenerPath
+	run --separate-stderr berth features
+	jq -e '.linux.seccomp.actions | index("SCMP_ACT_NOTIFY") != null' <<<"$output" >/dev/null
 }
 
 @test "seccomp: a rule returning EPERM for mkdir is applied to the process" {

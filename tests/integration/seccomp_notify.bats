@@ -1,0 +1,70 @@
+#!/usr/bin/env bats
+# seccomp user notification: the listener fd and the container state go to
+# the agent at linux.seccomp.listenerPath, which then answers the notified
+# syscalls (tests/cmd/seccompagent: mkdir -> EXDEV, anything else goes on).
+
+load helpers
+
+setup_file() {
+	berth_setup_file
+	if [ -z "${SECCOMPAGENT:-}" ]; then
+		SECCOMPAGENT="$SUITE_DIR/seccompagent"
+		(cd "$REPO_DIR" && CGO_ENABLED=1 go build -o "$SECCOMPAGENT" ./tests/cmd/seccompagent)
+	fi
+	export SECCOMPAGENT
+}
+teardown_file() { berth_teardown_file; }
+setup() {
+	berth_setup
+	setup_bundle
+	update_config '.root.readonly = false'
+}
+teardown() { berth_teardown; }
+
+start_agent() {
+	AGENT_SOCK="$TEST_DIR/agent.sock"
+	"$SECCOMPAGENT" --socket "$AGENT_SOCK" --state "$TEST_DIR/agent-state.json" \
+		--pid-file "$TEST_DIR/agent.pid" 2>"$TEST_DIR/agent.log" &
+	track_pid $!
+	wait_for test -s "$TEST_DIR/agent.pid"
+}
+
+@test "seccomp notify: the agent gets the listener and the state, and answers the call" {
+	start_agent
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
+		listenerMetadata: "from-the-config",
+		syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}' --arg sock "$AGENT_SOCK"
+	set_args sh -c 'mkdir /tmp/notified; echo "rc=$?"; touch /tmp/other && echo touched'
+	id=$(new_id)
+	run berth run "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *"Invalid cross-device link"* ]]
+	[[ "$output" == *"touched"* ]]
+	jq -e --arg id "$id" '.metadata == "from-the-config" and .fds == ["seccompFd"]
+		and .state.id == $id and .pid > 0 and .state.status == "creating"' \
+		"$TEST_DIR/agent-state.json" >/dev/null
+}
+
+@test "seccomp notify: an agent that is not listening fails create cleanly" {
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
+		syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}' --arg sock "$TEST_DIR/nobody.sock"
+	set_args true
+	id=$(new_id)
+	run berth_detached create --bundle "$BUNDLE" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.seccomp.listenerPath"* ]]
+	assert_no_trace "$id"
+}
+
+@test "seccomp notify: a notify rule without listenerPath is refused" {
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+		syscalls: [{names: ["mkdir"], action: "SCMP_ACT_NOTIFY"}]}'
+	set_args true
+	id=$(new_id)
+	run berth_detached create --bundle "$BUNDLE" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"listenerPath"* ]]
+	assert_no_trace "$id"
+}
