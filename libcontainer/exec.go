@@ -52,6 +52,8 @@ type execConfig struct {
 	ConsoleFd   int              `json:"consoleFd"`
 	PreserveFds int              `json:"preserveFds,omitempty"`
 	Seccomp     *seccomp.Program `json:"seccomp,omitempty"`
+	// bundle is for the seccomp agent's state (parent side only).
+	bundle string
 	// Container-wide settings of the config that a process exec'd from
 	// outside does not inherit from the init.
 	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
@@ -111,7 +113,8 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 	}
 	defer nsDir.Close()
 	cfg := &execConfig{ID: c.State.ID, Process: o.Process, PreserveFds: o.PreserveFds,
-		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy}
+		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy,
+		bundle: c.State.Bundle}
 	return startExec(o, s, cfg, nsDir, cgPaths, func() { lock.Close() })
 }
 
@@ -190,7 +193,15 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	}
 	child.Close()
 	p := &initProcess{cmd: cmd, sock: parent, role: "exec"}
-	if err := runExec(p, s, o.Process, boot, cj, cgPaths, unlock); err != nil {
+	var plan sync.Plan
+	if cfg.Seccomp != nil && cfg.Seccomp.Notify {
+		// The exec'd process gets its own listener: the agent gets it too.
+		plan.SeccompNotify = true
+		p.onSeccomp = func(pid int, listener *os.File) error {
+			return sendToAgent(s.Linux.Seccomp.ListenerPath, seccompState(cfg.ID, cfg.bundle, pid, s), listener)
+		}
+	}
+	if err := runExec(p, s, o.Process, boot, plan, cj, cgPaths, unlock); err != nil {
 		p.abandon()
 		return nil, err
 	}
@@ -214,7 +225,7 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 // meanwhile would have Apply make the removed directories again), and no
 // longer: in a paused container (--ignore-paused) the stub is frozen there
 // until `berth resume`, which takes the lock exclusively.
-func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, cj []byte, cgPaths map[string]string, unlock func()) error {
+func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, plan sync.Plan, cj []byte, cgPaths map[string]string, unlock func()) error {
 	stub := p.cmd.Process.Pid
 	if err := setOOMScoreAdj(stub, proc.OOMScoreAdj); err != nil {
 		return err
@@ -227,7 +238,7 @@ func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.B
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)
 	}
-	if err := p.exchange(s, boot, sync.Plan{}, cj); err != nil {
+	if err := p.exchange(s, boot, plan, cj); err != nil {
 		return err
 	}
 	t, msg, err := sync.Read(p.sock)

@@ -32,7 +32,7 @@ func ExecInit() error {
 		sync.WriteError(sock, err)
 		return err
 	}
-	path, env, err := setupExec(cfg)
+	path, env, err := setupExec(cfg, sock)
 	if err != nil {
 		sync.WriteError(sock, err)
 		return err
@@ -79,7 +79,7 @@ func readExecConfig(sock *os.File) (*execConfig, error) {
 // rlimits and the keyring before the user switch drops the capabilities
 // they need; the seccomp filter as late as it can (see setupContainer);
 // the executable is looked up last, as the user.
-func setupExec(cfg *execConfig) (string, []string, error) {
+func setupExec(cfg *execConfig, sock *os.File) (string, []string, error) {
 	p := cfg.Process
 	steps := []struct {
 		name string
@@ -95,7 +95,7 @@ func setupExec(cfg *execConfig) (string, []string, error) {
 		{"memory policy", func() error { return setMemoryPolicy(cfg.MemoryPolicy) }},
 		{"io priority", func() error { return setIOPriority(p.IOPriority) }},
 		{"scheduler", func() error { return setScheduler(p.Scheduler) }},
-		{"seccomp", func() error { return execSeccomp(cfg, !p.NoNewPrivileges) }},
+		{"seccomp", func() error { return execSeccomp(cfg, sock, !p.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(p) }},
 	}
 	for _, st := range steps {
@@ -108,7 +108,7 @@ func setupExec(cfg *execConfig) (string, []string, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	if err := execSeccomp(cfg, p.NoNewPrivileges); err != nil {
+	if err := execSeccomp(cfg, sock, p.NoNewPrivileges); err != nil {
 		return "", nil, fmt.Errorf("seccomp: %w", err)
 	}
 	return path, env, nil
@@ -154,10 +154,11 @@ func finalAffinity(a *specs.CPUAffinity) error {
 	return nil
 }
 
-// execSeccomp loads the container's filter when now is true.
-func execSeccomp(cfg *execConfig, now bool) error {
+// execSeccomp loads the container's filter when now is true; a notify
+// listener goes to the parent, for the agent, as the init's does.
+func execSeccomp(cfg *execConfig, sock *os.File, now bool) error {
 	if !now || cfg.Seccomp == nil {
 		return nil
 	}
-	return cfg.Seccomp.Load()
+	return loadFilter(cfg.Seccomp, sock)
 }

@@ -1,9 +1,9 @@
 package seccomp
 
 import (
-	"path/filepath"
 	"errors"
 	"fmt"
+	"path/filepath"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	libseccomp "github.com/seccomp/libseccomp-golang"

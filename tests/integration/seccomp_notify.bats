@@ -68,3 +68,17 @@ start_agent() {
 	[[ "$output" == *"listenerPath"* ]]
 	assert_no_trace "$id"
 }
+
+@test "seccomp notify: a process exec'd into the container is notified too" {
+	start_agent
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
+		syscalls: [{names: ["mkdir", "mkdirat"], action: "SCMP_ACT_NOTIFY"}]}' --arg sock "$AGENT_SOCK"
+	set_args sleep 100
+	id=$(new_id)
+	run_detached "$id"
+	run berth exec "$id" sh -c 'mkdir /tmp/by-exec; echo "rc=$?"'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *"Invalid cross-device link"* ]]
+}
