@@ -405,9 +405,8 @@ func writeIDMaps(pid int, l *specs.Linux) error {
 		for _, m := range maps {
 			fmt.Fprintf(&sb, "%d %d %d\n", m.ContainerID, m.HostID, m.Size)
 		}
-		path := "/proc/" + strconv.Itoa(pid) + "/" + name
-		if err := os.WriteFile(path, []byte(sb.String()), 0); err != nil {
-			return fmt.Errorf("linux.%sMappings: write %s: %w", name[:3], path, unwrapPathErr(err))
+		if err := writeProcFile(pid, name, sb.String()); err != nil {
+			return fmt.Errorf("linux.%sMappings: %w", name[:3], err)
 		}
 		return nil
 	}
@@ -491,4 +490,24 @@ func createHooks(o *CreateOpts, pid int) ([]byte, error) {
 		return nil, err
 	}
 	return state, nil
+}
+
+// writeProcFile writes /proc/<pid>/<name> of the host's procfs, opened
+// through a verified procfs handle so no symlink or mount can redirect it.
+func writeProcFile(pid int, name, data string) error {
+	proc, err := openProc()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(proc)
+	rel := strconv.Itoa(pid) + "/" + name
+	fd, err := openBeneath(proc, rel, unix.O_WRONLY)
+	if err != nil {
+		return fmt.Errorf("open /proc/%s: %w", rel, err)
+	}
+	defer unix.Close(fd)
+	if _, err := unix.Write(fd, []byte(data)); err != nil {
+		return fmt.Errorf("write /proc/%s: %w", rel, err)
+	}
+	return nil
 }
