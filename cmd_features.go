@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 
+	"github.com/berthrt/berth/libcontainer"
 	"github.com/berthrt/berth/libcontainer/spec"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli"
@@ -19,7 +20,7 @@ var featuresCommand = cli.Command{
 		f := spec.Features()
 		f.Annotations = map[string]string{
 			"io.github.berthrt.berth.version":            version,
-			"io.github.berthrt.berth.checkpoint.enabled": "false",
+			"io.github.berthrt.berth.checkpoint.enabled": checkpointEnabled(),
 		}
 		b, err := json.MarshalIndent(f, "", "    ")
 		if err != nil {
@@ -28,6 +29,15 @@ var featuresCommand = cli.Command{
 		_, err = os.Stdout.Write(append(b, '\n'))
 		return err
 	},
+}
+
+// checkpointEnabled is "true" when checkpoint and restore can work here:
+// criu on PATH, recent enough, and `criu check` passing on this kernel.
+func checkpointEnabled() string {
+	if err := libcontainer.CheckpointSupported(); err != nil {
+		return "false"
+	}
+	return "true"
 }
 
 func specVersion() string { return specs.Version }

@@ -68,6 +68,7 @@ func newApp() *cli.App {
 		createCommand, deleteCommand, execCommand, featuresCommand, killCommand, listCommand,
 		runCommand, specCommand, startCommand, stateCommand,
 		updateCommand, pauseCommand, resumeCommand, psCommand, eventsCommand,
+		checkpointCommand, restoreCommand,
 	}
 	app.Before = setupGlobal
 	app.ExitErrHandler = func(*cli.Context, error) {}

@@ -29,6 +29,7 @@ PKGS=(
   util-linux:unshare
   runc:runc
   crun:crun
+  iptables:iptables-restore   # CRIU locks a container's network with it
 )
 
 installed() {  # PKG -> true if dpkg knows it as installed
@@ -67,6 +68,9 @@ if (( ${#missing[@]} > 0 )); then
 else
   say "all packages present"
 fi
+
+# CRIU 4 (Debian 12's 3.17 fails on 6.x kernels) for checkpoint/restore
+bash "$REPO/scripts/install-criu.sh" || die "no working criu: checkpoint/restore tests cannot run"
 
 # ---------------------------------------------------------------- Go
 need=$(awk '$1 == "go" {print $2; exit}' "$REPO/go.mod" 2>/dev/null || true)

@@ -1,0 +1,194 @@
+#!/usr/bin/env bats
+# checkpoint and restore with CRIU: the state must survive, not only the
+# exit codes. Needs a working criu on PATH (scripts/install-criu.sh).
+
+load helpers
+
+setup_file() { berth_setup_file; }
+teardown_file() { berth_teardown_file; }
+setup() {
+	berth_setup
+	criu check >/dev/null 2>&1 || skip "no working criu on PATH (scripts/install-criu.sh)"
+	setup_bundle
+	# The counter writes into its rootfs; its stdio is the container's own
+	# /dev/null, so nothing of the host is open in the dumped tree.
+	update_config '.root.readonly = false'
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	IMG="$TEST_DIR/img"
+}
+teardown() { berth_teardown; }
+
+# count: the counter's last value (0 before the first).
+count() {
+	cat "$BUNDLE/rootfs/tmp/count" 2>/dev/null || echo 0
+}
+count_above() { [ "$(count)" -gt "$1" ]; }
+
+# restore_detached ID [FLAGS...]: berth restore -d from $IMG.
+restore_detached() {
+	local id="$1"
+	shift
+	run berth_detached restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$@" "$id"
+}
+
+start_counter() {
+	run_detached "$1"
+	wait_for count_above 5
+}
+
+@test "checkpoint stops the container; restore keeps counting from where it stopped" {
+	id=$(new_id)
+	start_counter "$id"
+
+	run berth checkpoint --image-path "$IMG" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id" stopped
+	[ -e "$IMG/inventory.img" ]
+	stopped_at=$(count)
+	sleep 0.3
+	[ "$(count)" -eq "$stopped_at" ] # nothing counts while checkpointed
+
+	restore_detached "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+	# From where it stopped, not from 1: the next values follow stopped_at.
+	wait_for count_above "$stopped_at"
+	[ "$(count)" -lt $((stopped_at + 40)) ]
+	# A normal container: exec, cgroup, kill, delete.
+	run berth exec "$id" cat /tmp/count
+	[ "$status" -eq 0 ] && [ "$output" -gt "$stopped_at" ]
+	pid=$(container_pid "$id")
+	grep -q "/$id\$" "/proc/$pid/cgroup"
+	[ -z "$(mounts_mentioning "$BERTH_ROOT")" ] # criu's root bind is gone
+	run berth kill "$id" KILL
+	[ "$status" -eq 0 ]
+	wait_for status_is "$id" stopped
+	run berth delete "$id"
+	[ "$status" -eq 0 ]
+	[ -z "$(cgroups_named "$id")" ]
+}
+
+@test "checkpoint --leave-running, then restore under a new id, and checkpoint it again" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --leave-running --image-path "$IMG" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+	at=$(count)
+	wait_for count_above $((at + 3)) # still counting
+	berth delete -f "$id"
+
+	id2=$(new_id)
+	restore_detached "$id2"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id2" running
+	pid=$(container_pid "$id2")
+	grep -q "/$id2\$" "/proc/$pid/cgroup"
+	! grep -q "/$id\$" "/proc/$pid/cgroup"
+	[ "$(berth state "$id2" | jq -r .id)" = "$id2" ]
+
+	# The restored container checkpoints and restores like any other.
+	IMG="$TEST_DIR/img2"
+	run berth checkpoint --image-path "$IMG" "$id2"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id2" stopped
+	at=$(count)
+	restore_detached "$id2"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	wait_for count_above "$at"
+	berth delete -f "$id2"
+	[ -z "$(cgroups_named "$id2")" ]
+}
+
+@test "cgroup limits survive restore with --manage-cgroups-mode" {
+	update_config '.linux.resources.pids = {"limit": 123}'
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --manage-cgroups-mode soft --image-path "$IMG" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	id2=$(new_id)
+	restore_detached "$id2" --manage-cgroups-mode soft
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	run berth exec "$id2" cat /sys/fs/cgroup/pids/pids.max
+	[ "$status" -eq 0 ]
+	[ "$output" = 123 ]
+	run berth checkpoint --manage-cgroups-mode bogus --image-path "$IMG" "$id2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--manage-cgroups-mode"*"soft, full, strict, ignore"* ]]
+}
+
+@test "pre-dump then dump with --parent-path writes fewer pages (or says which feature is missing)" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --pre-dump --image-path "$IMG/pre" "$id"
+	if [ "$status" -ne 0 ]; then
+		berth_only
+		# This kernel has no soft-dirty bits: the preflight must say so.
+		[[ "$output" == *"--pre-dump needs a CRIU feature this host lacks: memory dirty tracking"* ]]
+		[ ! -e "$IMG/pre/inventory.img" ]
+		testcontainer "$id" running
+		skip "memory dirty tracking is missing here (checked the preflight's message)"
+	fi
+	testcontainer "$id" running
+	run berth checkpoint --parent-path ../pre --image-path "$IMG/final" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	pre=$(du -cb "$IMG"/pre/pages-*.img | tail -1 | cut -f1)
+	final=$(du -cb "$IMG"/final/pages-*.img | tail -1 | cut -f1)
+	[ "$final" -lt "$pre" ]
+}
+
+@test "checkpoint of a stopped or created container fails and says why" {
+	id=$(new_id)
+	set_args true
+	run_detached "$id"
+	wait_for status_is "$id" stopped
+	run berth checkpoint --image-path "$IMG" "$id"
+	[ "$status" -ne 0 ]
+	berth_only
+	[[ "$output" == *"cannot checkpoint container \"$id\": it is stopped"* ]]
+	[ ! -e "$IMG/inventory.img" ]
+}
+
+@test "restore from a missing or corrupt image directory fails, names the cause and leaves nothing" {
+	id=$(new_id)
+	run berth restore --detach --bundle "$BUNDLE" --image-path "$TEST_DIR/nothing-here" "$id"
+	[ "$status" -ne 0 ]
+	berth_only
+	[[ "$output" == *"nothing-here"*"no such file or directory"* ]]
+	assert_no_trace "$id"
+
+	mkdir -p "$IMG"
+	echo garbage >"$IMG/inventory.img"
+	restore_detached "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"criu restore failed"* ]]
+	[[ "$output" == *"Error (criu/image.c"*"Magic doesn't match for inventory.img"* ]]
+	[[ "$output" == *"full log: $IMG/restore.log"* ]]
+	assert_no_trace "$id"
+
+	rm "$IMG/inventory.img"
+	restore_detached "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no CRIU image (inventory.img)"* ]]
+	assert_no_trace "$id"
+}
+
+@test "restore refuses --lsm-profile and --lsm-mount-context on a host without an LSM" {
+	grep -qE 'apparmor|selinux' /sys/kernel/security/lsm 2>/dev/null && skip "this host has an LSM"
+	id=$(new_id)
+	mkdir -p "$IMG"
+	for flag in --lsm-profile --lsm-mount-context; do
+		run berth restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$flag" foo "$id"
+		[ "$status" -ne 0 ]
+		berth_only
+		[[ "$output" == *"$flag \"foo\": no AppArmor or SELinux is active on this host"* ]]
+	done
+	assert_no_trace "$id"
+}
+
+@test "features reports checkpoint support" {
+	berth_only
+	run berth features
+	[ "$status" -eq 0 ]
+	[ "$(jq -r '.annotations["io.github.berthrt.berth.checkpoint.enabled"]' <<<"$output")" = true ]
+}
