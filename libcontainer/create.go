@@ -52,6 +52,9 @@ func Create(o *CreateOpts) (c *Container, err error) {
 		if un := caps.Unavailable(p.Capabilities); len(un) > 0 {
 			logrus.Warnf("capabilities unknown to this kernel are skipped: %v", un)
 		}
+		if missing := caps.NotHeld(p.Capabilities); len(missing) > 0 {
+			return nil, fmt.Errorf("process.capabilities: %v: not in berth's own bounding set on this host, so no process it starts can have them", missing)
+		}
 		if sk := caps.AmbientSkipped(p.Capabilities); len(sk) > 0 {
 			logrus.Warnf("process.capabilities.ambient: %v not raised: not in both permitted and inheritable", sk)
 		}

@@ -58,10 +58,13 @@ func runHooks(kind string, hooks []specs.Hook, state []byte) error {
 	return nil
 }
 
-// warnHooks runs hooks whose failure must not fail the command.
+// warnHooks runs hooks whose failure must not fail the command: each one
+// that fails is a warning, and the others still run (runtime.md).
 func warnHooks(kind string, hooks []specs.Hook, state []byte) {
-	if err := runHooks(kind, hooks, state); err != nil {
-		logrus.Warn(err)
+	for i, h := range hooks {
+		if err := runHook(h, state); err != nil {
+			logrus.Warnf("hooks.%s[%d] (%s): %v", kind, i, h.Path, err)
+		}
 	}
 }
 

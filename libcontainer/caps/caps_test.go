@@ -245,3 +245,32 @@ func TestApplyUnknownName(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestNotHeld(t *testing.T) {
+	bnd, err := ownBounding()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held, lacking []string
+	for _, name := range Names() {
+		n, _ := Parse(name)
+		if n > Last() {
+			continue
+		}
+		if bnd&(1<<uint(n)) != 0 {
+			held = append(held, name)
+		} else {
+			lacking = append(lacking, name)
+		}
+	}
+	if got := NotHeld(&specs.LinuxCapabilities{Bounding: held, Permitted: held}); len(got) != 0 {
+		t.Errorf("NotHeld(held caps) = %v", got)
+	}
+	got := NotHeld(&specs.LinuxCapabilities{Bounding: Names(), Effective: Names()})
+	if len(got) != len(lacking) {
+		t.Errorf("NotHeld(all) = %v, want %v", got, lacking)
+	}
+	if NotHeld(nil) != nil {
+		t.Error("NotHeld(nil) != nil")
+	}
+}

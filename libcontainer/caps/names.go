@@ -9,6 +9,7 @@
 package caps
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -131,4 +132,46 @@ func Unavailable(c *specs.LinuxCapabilities) []string {
 		}
 	}
 	return out
+}
+
+// NotHeld names the capabilities c asks for (in any set) that are missing
+// from the calling process's own bounding set: no process it starts can
+// get them (a host may withhold some, e.g. CAP_SYS_RESOURCE). Names the
+// kernel does not know are left to Unavailable.
+func NotHeld(c *specs.LinuxCapabilities) []string {
+	if c == nil {
+		return nil
+	}
+	bnd, err := ownBounding()
+	if err != nil {
+		return nil
+	}
+	last := Last()
+	var missing []string
+	seen := map[string]bool{}
+	for _, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		for _, name := range set {
+			n, err := Parse(name)
+			if err != nil || n > last || seen[name] || bnd&(1<<uint(n)) != 0 {
+				continue
+			}
+			seen[name] = true
+			missing = append(missing, name)
+		}
+	}
+	return missing
+}
+
+// ownBounding reads CapBnd of /proc/self/status.
+func ownBounding() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:"); ok {
+			return strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+		}
+	}
+	return 0, errors.New("no CapBnd in /proc/self/status")
 }

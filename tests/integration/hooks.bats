@@ -158,3 +158,13 @@ field() { sed -n "s/^$2=//p" "$OUT/$1"; }
 	[ -f "$OUT/poststart" ]
 	[ -f "$OUT/poststop" ]
 }
+
+@test "hooks: after a failing poststart hook the next ones still run" {
+	update_config '.hooks = {poststart: [{path: "/bin/false"}, $ok]}' --argjson ok "$(hook poststart)"
+	set_args sleep 100
+	id=$(new_id)
+	create_container "$id"
+	run berth start "$id"
+	[ "$status" -eq 0 ]
+	[ -f "$OUT/poststart" ]
+}

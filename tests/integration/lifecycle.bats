@@ -70,3 +70,24 @@ pids_of_marker() {
 	[[ "$output" == *"process.args[0]"* ]] # berth message
 	assert_no_trace "$id"
 }
+
+@test "a capability missing from the runtime's own bounding set is refused, naming it" {
+	# This host withholds some capabilities (CAP_SYS_RESOURCE): find one.
+	bnd=$((16#$(sed -n 's/^CapBnd:\s*//p' /proc/self/status)))
+	last=$(cat /proc/sys/kernel/cap_last_cap)
+	missing=
+	for n in $(seq 0 "$last"); do
+		if [ $(((bnd >> n) & 1)) -eq 0 ]; then missing=$n; break; fi
+	done
+	[ -n "$missing" ] || skip "this host withholds no capability"
+	name=$(capsh --decode=$((1 << missing)) 2>/dev/null | sed 's/.*=//' | tr a-z A-Z)
+	[ -n "$name" ] || name=CAP_SYS_RESOURCE
+	update_config '.process.capabilities.bounding += [$c] | .process.capabilities.permitted += [$c]' --arg c "$name"
+	set_args true
+	id=$(new_id)
+	run berth_detached create --bundle "$BUNDLE" "$id"
+	[ "$status" -ne 0 ]
+	berth_only
+	[[ "$output" == *"process.capabilities"*"$name"* ]] # berth message
+	assert_no_trace "$id"
+}
