@@ -30,6 +30,10 @@ PKGS=(
   runc:runc
   crun:crun
   iptables:iptables-restore   # CRIU locks a container's network with it
+  libcap2-bin:capsh           # tests name capabilities with it
+  qemu-system-x86:qemu-system-x86_64   # make vmtest
+  qemu-utils:qemu-img
+  debootstrap:debootstrap
 )
 
 installed() {  # PKG -> true if dpkg knows it as installed
