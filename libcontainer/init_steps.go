@@ -11,6 +11,7 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/caps"
 	"github.com/berthrt/berth/libcontainer/sys"
+	"github.com/berthrt/berth/rootfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -78,9 +79,9 @@ func rlimitHint(r specs.POSIXRlimit, res int, err error) string {
 }
 
 // makeCwd creates process.cwd if missing; we are pivoted, so the path
-// resolves inside the rootfs.
+// resolves inside the rootfs (through handles: see rootfs.MakeCwd).
 func makeCwd(cwd string) error {
-	if err := os.MkdirAll(cwd, 0o755); err != nil {
+	if err := rootfs.MakeCwd(cwd); err != nil {
 		return fmt.Errorf("process.cwd %q: %w", cwd, err)
 	}
 	return nil

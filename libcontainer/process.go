@@ -18,6 +18,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/libcontainer/sys"
 	"github.com/berthrt/berth/nsenter"
+	"github.com/berthrt/berth/rootfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
@@ -42,6 +43,9 @@ type initConfig struct {
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 	// Hooks: stop before pivot_root for the hook exchange (sync.Hooks).
 	Hooks bool `json:"hooks,omitempty"`
+	// IDMapFds: mounts[] index -> the init's fd of that id-mapped mount's
+	// detached tree (rootfs.PrepareIDMapped).
+	IDMapFds map[int]int `json:"idmapFds,omitempty"`
 	// hookState is the state the parent sent back in HooksDone.
 	hookState []byte
 }
@@ -92,10 +96,19 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 		child.Close()
 		return nil, err
 	}
+	// Id-mapped mounts are made here, in the host's user namespace, where
+	// the privilege over their sources' filesystems is (rootfs/idmap.go).
+	trees, err := rootfs.PrepareIDMapped(o.Spec.Mounts, o.Spec.Linux.UIDMappings, o.Spec.Linux.GIDMappings)
+	if err != nil {
+		parent.Close()
+		child.Close()
+		return nil, err
+	}
+	defer rootfs.CloseAll(trees)
 	cfg := &initConfig{ID: o.ID, SpecJSON: o.SpecJSON, Rootfs: rootfsPath(o.Bundle, o.Spec),
 		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1,
 		Seccomp: filter}
-	cmd := initCommand(o, cfg, child, fifoFile)
+	cmd := initCommand(o, cfg, child, fifoFile, trees)
 	p := &initProcess{cmd: cmd, sock: parent, onHooks: func(pid int) ([]byte, error) {
 		return createHooks(o, pid)
 	}, onSeccomp: func(pid int, listener *os.File) error {
@@ -132,7 +145,7 @@ func syncPair() (parent, child *os.File, err error) {
 
 // initCommand lays out the init's fds: the preserved ones keep their numbers
 // (3..3+N-1), then the sync socket, the fifo and the console socket.
-func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File) *exec.Cmd {
+func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File, trees map[int]*os.File) *exec.Cmd {
 	var extra []*os.File
 	for i := 0; i < o.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
@@ -143,6 +156,13 @@ func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File) *exec.Cmd 
 	if o.ConsoleSocket != nil {
 		extra = append(extra, o.ConsoleSocket)
 		cfg.ConsoleFd = syncFd + 2
+	}
+	for i, f := range trees {
+		if cfg.IDMapFds == nil {
+			cfg.IDMapFds = map[int]int{}
+		}
+		cfg.IDMapFds[i] = 3 + len(extra)
+		extra = append(extra, f)
 	}
 	return reexecCommand(initMode, syncFd, extra, o.Stdin, o.Stdout, o.Stderr)
 }

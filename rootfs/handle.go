@@ -197,3 +197,22 @@ func setPropagation(h *os.File, props []uintptr) error {
 	}
 	return nil
 }
+
+// setAttrRecursive applies the r* options to the mount a handle holds and
+// every mount below it.
+func setAttrRecursive(h *os.File, a recAttr) error {
+	if a.empty() {
+		return nil
+	}
+	attr := unix.MountAttr{Attr_set: a.Set, Attr_clr: a.Clr}
+	for {
+		err := unix.MountSetattr(int(h.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+		if errors.Is(err, unix.EINTR) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mount_setattr (recursive options): %w", err)
+		}
+		return nil
+	}
+}

@@ -14,15 +14,15 @@ import (
 // resolved only when its turn comes.
 func mountAll(r *root, c *Config) error {
 	for i, m := range c.Mounts {
-		if err := mountOne(r, c, m); err != nil {
+		if err := mountOne(r, c, i, m); err != nil {
 			return fmt.Errorf("mounts[%d] (%s on %s): %w", i, m.Type, m.Destination, err)
 		}
 	}
 	return nil
 }
 
-// mountOne performs one mounts[] entry.
-func mountOne(r *root, c *Config, m specs.Mount) error {
+// mountOne performs mounts[i].
+func mountOne(r *root, c *Config, i int, m specs.Mount) error {
 	o := parseMountOptions(m.Options)
 	if m.Type == "bind" || m.Type == "rbind" {
 		o.Flags |= unix.MS_BIND
@@ -34,6 +34,8 @@ func mountOne(r *root, c *Config, m specs.Mount) error {
 		return err
 	}
 	switch {
+	case c.IDMapFds[i] > 0:
+		return mountIDMapped(r, m, o, c.IDMapFds[i])
 	case o.Flags&unix.MS_BIND != 0:
 		return mountBind(r, m, o)
 	case m.Type == "cgroup" || m.Type == "cgroup2":
@@ -55,9 +57,11 @@ func mountPlain(r *root, m specs.Mount, o mountOptions) error {
 	if err != nil {
 		return err
 	}
-	err = mountOn(m.Source, h, m.Type, flags, o.Data)
-	h.Close()
-	if err != nil {
+	defer h.Close()
+	if o.CopyUp {
+		return mountCopyUp(r, m, o, h, flags)
+	}
+	if err := mountOn(m.Source, h, m.Type, flags, o.Data); err != nil {
 		return err
 	}
 	return finishMount(r, m.Destination, o, false)
@@ -90,8 +94,11 @@ func mountBind(r *root, m specs.Mount, o mountOptions) error {
 // finishMount applies what only works on the new mount itself: the remount
 // of a bind (MS_BIND ignores the other flags) and the propagation flags
 // (mount(2) takes them in a call of their own).
+//
+// The recursive options come after the remount, so that "ro,rrw" leaves the
+// tree writable, as the order of the two calls suggests.
 func finishMount(r *root, dest string, o mountOptions, remount bool) error {
-	if !remount && len(o.Propagation) == 0 {
+	if !remount && len(o.Propagation) == 0 && o.Rec.empty() {
 		return nil
 	}
 	rel, err := r.resolve(dest)
@@ -107,6 +114,9 @@ func finishMount(r *root, dest string, o mountOptions, remount bool) error {
 		if err := remountBind(h, o.Flags, o.Cleared); err != nil {
 			return err
 		}
+	}
+	if err := setAttrRecursive(h, o.Rec); err != nil {
+		return err
 	}
 	return setPropagation(h, o.Propagation)
 }

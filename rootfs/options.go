@@ -19,6 +19,87 @@ type mountOptions struct {
 	Propagation []uintptr
 	// Data is every unknown option joined with ",", passed to the filesystem.
 	Data string
+	// Rec holds the recursive options (rro, rnosuid, ratime...), applied
+	// with mount_setattr(AT_RECURSIVE) to the whole tree once it is mounted.
+	Rec recAttr
+	// IDMap is "idmap" or "ridmap" (IDMapRec) was given: the bind is
+	// id-mapped (see idmap.go).
+	IDMap, IDMapRec bool
+	// CopyUp is the tmpcopyup extension: a tmpfs starts with a copy of
+	// what the directory it covers held.
+	CopyUp bool
+}
+
+// recAttr is a mount_setattr(2) request: attributes to set and to clear.
+type recAttr struct {
+	Set, Clr uint64
+}
+
+func (a recAttr) empty() bool { return a.Set == 0 && a.Clr == 0 }
+
+// recFlagOptions are the recursive r* forms of the per-mount flags; like
+// flagOptions, an option either sets or clears its attribute.
+var recFlagOptions = map[string]struct {
+	clear bool
+	attr  uint64
+}{
+	"rro":          {false, unix.MOUNT_ATTR_RDONLY},
+	"rrw":          {true, unix.MOUNT_ATTR_RDONLY},
+	"rnosuid":      {false, unix.MOUNT_ATTR_NOSUID},
+	"rsuid":        {true, unix.MOUNT_ATTR_NOSUID},
+	"rnodev":       {false, unix.MOUNT_ATTR_NODEV},
+	"rdev":         {true, unix.MOUNT_ATTR_NODEV},
+	"rnoexec":      {false, unix.MOUNT_ATTR_NOEXEC},
+	"rexec":        {true, unix.MOUNT_ATTR_NOEXEC},
+	"rnodiratime":  {false, unix.MOUNT_ATTR_NODIRATIME},
+	"rdiratime":    {true, unix.MOUNT_ATTR_NODIRATIME},
+	"rnosymfollow": {false, unix.MOUNT_ATTR_NOSYMFOLLOW},
+	"rsymfollow":   {true, unix.MOUNT_ATTR_NOSYMFOLLOW},
+}
+
+// recAtimeOptions are the recursive atime modes. The kernel takes the
+// atime setting as one value of an enum (MOUNT_ATTR__ATIME must then be in
+// attr_clr), so each option names the mode it leaves: the "no" forms of
+// atime and strictatime fall back to relatime, the kernel default, and
+// rnorelatime means full atime updates, strictatime.
+var recAtimeOptions = map[string]uint64{
+	"rrelatime":      unix.MOUNT_ATTR_RELATIME,
+	"rnorelatime":    unix.MOUNT_ATTR_STRICTATIME,
+	"rnoatime":       unix.MOUNT_ATTR_NOATIME,
+	"ratime":         unix.MOUNT_ATTR_RELATIME,
+	"rstrictatime":   unix.MOUNT_ATTR_STRICTATIME,
+	"rnostrictatime": unix.MOUNT_ATTR_RELATIME,
+}
+
+// parseRecOption applies one recursive option to a; false if opt is none.
+func parseRecOption(a *recAttr, opt string) bool {
+	if f, ok := recFlagOptions[opt]; ok {
+		if f.clear {
+			a.Set &^= f.attr
+			a.Clr |= f.attr
+		} else {
+			a.Set |= f.attr
+			a.Clr &^= f.attr
+		}
+		return true
+	}
+	if mode, ok := recAtimeOptions[opt]; ok {
+		a.Set = a.Set&^unix.MOUNT_ATTR__ATIME | mode
+		a.Clr |= unix.MOUNT_ATTR__ATIME
+		return true
+	}
+	return false
+}
+
+// KnownOption reports whether opt is one of the options berth itself
+// interprets (the others are filesystem data): the flags of mount(8), their
+// recursive forms, propagation, idmap/ridmap and tmpcopyup.
+func KnownOption(opt string) bool {
+	_, flag := flagOptions[opt]
+	_, prop := propagationOptions[opt]
+	_, rec := recFlagOptions[opt]
+	_, atime := recAtimeOptions[opt]
+	return flag || prop || rec || atime || opt == "idmap" || opt == "ridmap" || opt == "tmpcopyup"
 }
 
 // flagOption is one row of the mount(8) option table: an option either sets
@@ -93,6 +174,20 @@ func parseMountOptions(options []string) mountOptions {
 		}
 		if p, ok := propagationOptions[opt]; ok {
 			o.Propagation = append(o.Propagation, p)
+			continue
+		}
+		if parseRecOption(&o.Rec, opt) {
+			continue
+		}
+		switch opt {
+		case "idmap":
+			o.IDMap = true
+			continue
+		case "ridmap":
+			o.IDMap, o.IDMapRec = true, true
+			continue
+		case "tmpcopyup":
+			o.CopyUp = true
 			continue
 		}
 		data = append(data, opt)

@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"testing"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -123,6 +124,77 @@ func TestNeedsRemount(t *testing.T) {
 	} {
 		if got := parseMountOptions([]string{"rbind", opts}).needsRemount(); got != want {
 			t.Errorf("needsRemount(rbind,%s) = %v, want %v", opts, got, want)
+		}
+	}
+}
+
+func TestParseRecursiveOptions(t *testing.T) {
+	const atime = unix.MOUNT_ATTR__ATIME
+	tests := []struct {
+		opts     []string
+		set, clr uint64
+	}{
+		{[]string{"rro"}, unix.MOUNT_ATTR_RDONLY, 0},
+		{[]string{"rro", "rrw"}, 0, unix.MOUNT_ATTR_RDONLY},
+		{[]string{"rrw", "rro"}, unix.MOUNT_ATTR_RDONLY, 0},
+		{[]string{"rnosuid", "rnodev", "rnoexec", "rnodiratime", "rnosymfollow"},
+			unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_NOSYMFOLLOW, 0},
+		{[]string{"rsuid", "rdev", "rexec", "rdiratime", "rsymfollow"},
+			0, unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC | unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_NOSYMFOLLOW},
+		// atime is an enum: the whole of __ATIME is always cleared, the
+		// last mode wins.
+		{[]string{"rnoatime"}, unix.MOUNT_ATTR_NOATIME, atime},
+		{[]string{"rstrictatime"}, unix.MOUNT_ATTR_STRICTATIME, atime},
+		{[]string{"rrelatime"}, unix.MOUNT_ATTR_RELATIME, atime},
+		{[]string{"rnoatime", "ratime"}, unix.MOUNT_ATTR_RELATIME, atime},
+		{[]string{"rnoatime", "rstrictatime"}, unix.MOUNT_ATTR_STRICTATIME, atime},
+		{[]string{"rnorelatime"}, unix.MOUNT_ATTR_STRICTATIME, atime},
+		{[]string{"rstrictatime", "rnostrictatime"}, unix.MOUNT_ATTR_RELATIME, atime},
+		{[]string{"rnodiratime", "rnoatime"}, unix.MOUNT_ATTR_NODIRATIME | unix.MOUNT_ATTR_NOATIME, atime},
+	}
+	for _, tt := range tests {
+		o := parseMountOptions(tt.opts)
+		if o.Rec.Set != tt.set || o.Rec.Clr != tt.clr || o.Flags != 0 || o.Data != "" {
+			t.Errorf("%v: set %#x clr %#x flags %#x data %q, want set %#x clr %#x",
+				tt.opts, o.Rec.Set, o.Rec.Clr, o.Flags, o.Data, tt.set, tt.clr)
+		}
+	}
+}
+
+func TestParseExtensionOptions(t *testing.T) {
+	o := parseMountOptions([]string{"rbind", "idmap", "ro"})
+	if !o.IDMap || o.IDMapRec || o.Data != "" {
+		t.Errorf("idmap: %+v", o)
+	}
+	o = parseMountOptions([]string{"ridmap"})
+	if !o.IDMap || !o.IDMapRec {
+		t.Errorf("ridmap: %+v", o)
+	}
+	o = parseMountOptions([]string{"tmpcopyup", "mode=755"})
+	if !o.CopyUp || o.Data != "mode=755" {
+		t.Errorf("tmpcopyup: %+v", o)
+	}
+	for _, opt := range []string{"rro", "ratime", "idmap", "tmpcopyup", "nosymfollow", "rslave"} {
+		if !KnownOption(opt) {
+			t.Errorf("KnownOption(%q) = false", opt)
+		}
+	}
+	if KnownOption("size=1m") {
+		t.Error("KnownOption(size=1m) = true")
+	}
+}
+
+func TestIDMapped(t *testing.T) {
+	for _, tt := range []struct {
+		m    specs.Mount
+		want bool
+	}{
+		{specs.Mount{Type: "bind", Options: []string{"rbind"}}, false},
+		{specs.Mount{Type: "bind", Options: []string{"rbind", "idmap"}}, true},
+		{specs.Mount{Type: "bind", UIDMappings: []specs.LinuxIDMapping{{Size: 1}}}, true},
+	} {
+		if got := IDMapped(tt.m); got != tt.want {
+			t.Errorf("IDMapped(%+v) = %v", tt.m, got)
 		}
 	}
 }

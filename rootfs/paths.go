@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	securejoin "github.com/cyphar/filepath-securejoin"
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
@@ -145,4 +146,27 @@ func consoleTarget() (*os.File, error) {
 		return nil, fmt.Errorf("not a file or char device")
 	}
 	return h, nil
+}
+
+// MakeCwd creates process.cwd if it is missing. It runs after the pivot,
+// and the path is resolved inside "/" through handles, its symlinks
+// followed as the container would see them: a dangling link to a host path
+// ("/work" -> "/srv/host") makes that path inside the rootfs.
+func MakeCwd(cwd string) error {
+	root, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	// SecureJoin first: MkdirAllHandle refuses to go through a dangling
+	// symlink, which SecureJoin resolves inside "/".
+	resolved, err := securejoin.SecureJoin("/", cwd)
+	if err != nil {
+		return err
+	}
+	h, err := pathrs.MkdirAllHandle(root, resolved, 0o755)
+	if err != nil {
+		return err
+	}
+	return h.Close()
 }

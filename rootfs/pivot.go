@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -30,27 +31,30 @@ func prepareRoot(rootfs, propagation string) error {
 	return nil
 }
 
-// parentMountPrivate makes the mount holding the rootfs private if it is
-// shared: pivot_root (and MS_MOVE) refuse a new root whose parent mount is
-// shared, which happens when rootfsPropagation is (r)shared.
+// parentMountPrivate makes the mount holding the rootfs private, as runc
+// does, whatever its propagation was:
+//   - shared: pivot_root (and MS_MOVE) refuse a new root whose parent mount
+//     is shared, which it is with rootfsPropagation (r)shared;
+//   - unbindable: the bind of the rootfs onto itself fails with EINVAL
+//     when the rootfs lies on a mount made unbindable by rootfsPropagation
+//     "unbindable" (e.g. the rootfs is on "/");
+//   - slave (the default): nothing is lost, the parent is left behind at
+//     pivot_root and the rootfs bind takes its own propagation from
+//     linux.rootfsPropagation again after the pivot.
+//
+// The mount is found by walking up from the rootfs: MS_PRIVATE on a path
+// that is not a mount point fails with EINVAL. This costs a few syscalls,
+// where reading mountinfo would cost a parse of every mount of the host.
 func parentMountPrivate(rootfs string) error {
-	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
-	if err != nil {
-		return fmt.Errorf("read mountinfo: %w", err)
-	}
-	var parent *mountinfo.Info
-	for _, m := range mounts {
-		if parent == nil || len(m.Mountpoint) > len(parent.Mountpoint) {
-			parent = m
+	for p := rootfs; ; p = filepath.Dir(p) {
+		err := sysMount("", p, "", unix.MS_PRIVATE, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || p == "/" {
+			return fmt.Errorf("make parent mount %s private: %w", p, err)
 		}
 	}
-	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
-		return nil
-	}
-	if err := sysMount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("make parent mount %s private: %w", parent.Mountpoint, err)
-	}
-	return nil
 }
 
 // pivotRoot makes the rootfs "/" with pivot_root(".", "."): the old root

@@ -36,10 +36,15 @@ type Config struct {
 	InUserNS bool
 	// InCgroupNS is true when the container has its own cgroup namespace.
 	InCgroupNS bool
+	// IDMapFds maps the index of an id-mapped bind in Mounts to the fd of
+	// its detached, already id-mapped tree, made by PrepareIDMapped in the
+	// runtime's parent (only it has the privilege on the source's
+	// filesystem); the mount is moved from there onto its destination.
+	IDMapFds map[int]int
 	// BeforePivot, if set, runs once the mounts and /dev are in place and
 	// before pivot_root: where the OCI createRuntime and createContainer
 	// hooks belong.
-	BeforePivot func() error
+	BeforePivot func() error `json:"-"`
 }
 
 // Setup prepares the rootfs and pivots into it. It must run in the

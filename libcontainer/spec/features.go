@@ -22,6 +22,10 @@ var mountOptions = []string{
 	"strictatime", "nostrictatime", "bind", "rbind",
 	"private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
 	"silent", "loud", "lazytime", "nolazytime", "iversion", "noiversion", "nosymfollow",
+	"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
+	"rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime", "ratime",
+	"rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow",
+	"idmap", "ridmap", "tmpcopyup",
 }
 
 // Features returns what `berth features` prints: exactly what berth
@@ -51,14 +55,14 @@ func Features() *features.Features {
 			Namespaces:   nss,
 			Capabilities: caps.Names(),
 			Cgroup: &features.Cgroup{
-				V1: ptr(true), V2: ptr(false), Systemd: ptr(false), SystemdUser: ptr(false),
+				V1: ptr(true), V2: ptr(true), Systemd: ptr(true), SystemdUser: ptr(false),
 				Rdma: ptr(supported("linux.resources.rdma")),
 			},
 			Seccomp:         seccomp.Features(),
 			Apparmor:        &features.Apparmor{Enabled: ptr(supported("process.apparmorProfile"))},
 			Selinux:         &features.Selinux{Enabled: ptr(supported("process.selinuxLabel") && supported("linux.mountLabel"))},
 			IntelRdt:        &features.IntelRdt{Enabled: ptr(supported("linux.intelRdt"))},
-			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(supported("mounts[].uidMappings"))}},
+			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: ptr(true)}},
 			NetDevices:      &features.NetDevices{Enabled: ptr(supported("linux.netDevices"))},
 		},
 	}

@@ -27,8 +27,6 @@ var unsupported = []unsupportedField{
 	set("process.user.username", func(s *specs.Spec) any { return proc(s).User.Username }),
 	lsm(set("process.apparmorProfile", func(s *specs.Spec) any { return proc(s).ApparmorProfile }), "AppArmor", apparmorEnabled),
 	lsm(set("process.selinuxLabel", func(s *specs.Spec) any { return proc(s).SelinuxLabel }), "SELinux", selinuxEnabled),
-	{path: "mounts[].uidMappings", setAt: mountsSetting(func(m *specs.Mount) any { return m.UIDMappings }, "uidMappings")},
-	{path: "mounts[].gidMappings", setAt: mountsSetting(func(m *specs.Mount) any { return m.GIDMappings }, "gidMappings")},
 	lsm(set("linux.mountLabel", func(s *specs.Spec) any { return linux(s).MountLabel }), "SELinux", selinuxEnabled),
 	set("linux.intelRdt", func(s *specs.Spec) any { return linux(s).IntelRdt }),
 	set("linux.netDevices", func(s *specs.Spec) any { return linux(s).NetDevices }),
@@ -116,18 +114,6 @@ func apparmorEnabled() bool {
 func selinuxEnabled() bool {
 	_, err := os.Stat("/sys/fs/selinux/enforce")
 	return err == nil
-}
-
-// mountsSetting makes a row for a per-mount field, reporting mounts[i].name.
-func mountsSetting(get func(*specs.Mount) any, name string) func(*specs.Spec) string {
-	return func(s *specs.Spec) string {
-		for i := range s.Mounts {
-			if nonZero(get(&s.Mounts[i])) {
-				return idx("mounts", i) + "." + name
-			}
-		}
-		return ""
-	}
 }
 
 // nonZero reports whether v holds something: a non-empty string, list or

@@ -47,7 +47,10 @@ func Validate(s *specs.Spec, bundle string) error {
 			return err
 		}
 	}
-	return checkRoot(s, bundle)
+	if err := checkRoot(s, bundle); err != nil {
+		return err
+	}
+	return checkMountSources(s, bundle)
 }
 
 // Rootfs returns the absolute host path of root.path: a relative path is

@@ -120,17 +120,6 @@ func checkTimeOffsets(s *specs.Spec) error {
 	return nil
 }
 
-// checkMounts: every mount needs a destination (Normalize makes a relative
-// one absolute).
-func checkMounts(s *specs.Spec) error {
-	for i, m := range s.Mounts {
-		if m.Destination == "" {
-			return fieldErr(idx("mounts", i)+".destination", "must be set")
-		}
-	}
-	return nil
-}
-
 // propagations are the values of linux.rootfsPropagation ("" is runc's
 // default, rslave... is applied by rootfs).
 var propagations = []string{"", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"}
@@ -158,10 +147,21 @@ func checkLinuxPaths(s *specs.Spec) error {
 // linux.resources.devices (the devices cgroup rules).
 func checkDevices(s *specs.Spec) error {
 	l := linux(s)
+	seen := map[string]bool{}
 	for i, d := range l.Devices {
 		p := idx("linux.devices", i)
 		if !path.IsAbs(d.Path) {
 			return fieldErr(p+".path", "%q is not an absolute path", d.Path)
+		}
+		if clean := path.Clean(d.Path); clean == "/" || clean == "/dev" {
+			return fieldErr(p+".path", "%q is a directory, not a device path", d.Path)
+		} else if seen[clean] {
+			return fieldErr(p+".path", "%q is listed twice", d.Path)
+		} else {
+			seen[clean] = true
+		}
+		if d.FileMode != nil && *d.FileMode&^0o7777 != 0 {
+			return fieldErr(p+".fileMode", "%#o has bits beyond the permissions (07777)", uint32(*d.FileMode))
 		}
 		if !slices.Contains([]string{"c", "b", "u", "p"}, d.Type) {
 			return fieldErr(p+".type", "%q is not a device type (c, b, u or p)", d.Type)

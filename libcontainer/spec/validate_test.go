@@ -224,8 +224,6 @@ var unsupportedCases = map[string]func(s *specs.Spec){
 	"process.user.username":   func(s *specs.Spec) { s.Process.User.Username = "root" },
 	"process.apparmorProfile": func(s *specs.Spec) { s.Process.ApparmorProfile = "docker-default" },
 	"process.selinuxLabel":    func(s *specs.Spec) { s.Process.SelinuxLabel = "system_u:system_r:container_t:s0" },
-	"mounts[].uidMappings":    func(s *specs.Spec) { s.Mounts[2].UIDMappings = idmap(0, 1000, 1) },
-	"mounts[].gidMappings":    func(s *specs.Spec) { s.Mounts[2].GIDMappings = idmap(0, 1000, 1) },
 	"linux.mountLabel":        func(s *specs.Spec) { s.Linux.MountLabel = "system_u:object_r:container_file_t:s0" },
 	"linux.intelRdt":          func(s *specs.Spec) { s.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"} },
 	"linux.netDevices":        func(s *specs.Spec) { s.Linux.NetDevices = map[string]specs.LinuxNetDevice{"eth0": {}} },
@@ -279,7 +277,7 @@ func TestFeatures(t *testing.T) {
 		t.Errorf("hooks = %#v, want all six kinds", f.Hooks)
 	}
 	l := f.Linux
-	if len(l.Namespaces) != 8 || len(l.Capabilities) != 41 || len(f.MountOptions) != 40 {
+	if len(l.Namespaces) != 8 || len(l.Capabilities) != 41 || len(f.MountOptions) != 61 {
 		t.Errorf("%d namespaces, %d capabilities, %d mount options", len(l.Namespaces), len(l.Capabilities), len(f.MountOptions))
 	}
 	for name, got := range map[string]*bool{
@@ -287,7 +285,7 @@ func TestFeatures(t *testing.T) {
 		"seccomp": l.Seccomp.Enabled, "apparmor": l.Apparmor.Enabled, "selinux": l.Selinux.Enabled,
 		"intelRdt": l.IntelRdt.Enabled, "idmap": l.MountExtensions.IDMap.Enabled, "netDevices": l.NetDevices.Enabled,
 	} {
-		if want := name == "cgroup v1" || name == "seccomp"; got == nil || *got != want {
+		if want := name == "cgroup v1" || name == "cgroup v2" || name == "systemd" || name == "seccomp" || name == "idmap"; got == nil || *got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
 		}
 	}

@@ -110,7 +110,8 @@ refused() {
 	jq -e '.hooks | sort == (["prestart","createRuntime","createContainer","startContainer","poststart","poststop"] | sort)' <<<"$output" >/dev/null
 }
 
-@test "unsupported: an idmapped mount (mounts[].uidMappings) is refused at create" {
+@test "features: idmapped mounts are enabled (mounts.bats tests them)" {
 	berth_features_only
-	refused '.mounts[0].uidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]' 'mounts[0].uidMappings'
+	run --separate-stderr berth features
+	jq -e '.linux.mountExtensions.idmap.enabled == true' <<<"$output" >/dev/null
 }
