@@ -12,9 +12,6 @@ teardown_file() { berth_teardown_file; }
 setup() {
 	berth_setup
 	setup_bundle
-	# Resource limits (the v2 device filter included) are not implemented on
-	# cgroup v2 yet (issue 4): run without them.
-	update_config 'del(.linux.resources)'
 }
 teardown() { berth_teardown; }
 
