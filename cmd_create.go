@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 
 	"github.com/berthrt/berth/libcontainer"
 	"github.com/berthrt/berth/libcontainer/spec"
@@ -18,6 +19,7 @@ var createFlags = []cli.Flag{
 	cli.BoolFlag{Name: "no-pivot", Usage: "do not use pivot_root (MS_MOVE and chroot instead)"},
 	cli.BoolFlag{Name: "no-new-keyring", Usage: "do not create a new session keyring"},
 	cli.UintFlag{Name: "preserve-fds", Usage: "pass N extra fds (3..3+N-1) to the container"},
+	cli.StringFlag{Name: "pidfd-socket", Usage: "unix socket to send a pidfd of the container's init to"},
 }
 
 var createCommand = cli.Command{
@@ -33,9 +35,7 @@ var createCommand = cli.Command{
 		if err != nil {
 			return err
 		}
-		if o.ConsoleSocket != nil {
-			defer o.ConsoleSocket.Close()
-		}
+		defer closeFiles(o.ConsoleSocket, o.PidfdSocket)
 		c, err := libcontainer.Create(o)
 		if err != nil {
 			return err
@@ -78,13 +78,35 @@ func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, string, error) {
 		PreserveFds: int(ctx.Uint("preserve-fds")), NoPivot: ctx.Bool("no-pivot"),
 		NoNewKeyring: ctx.Bool("no-new-keyring"),
 		Stdin:        os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
+		NotifySocket: os.Getenv("NOTIFY_SOCKET"),
 	}
+	o.ListenFds, o.ListenFdNames = listenFds()
 	if path := ctx.String("console-socket"); path != "" {
 		if o.ConsoleSocket, err = dialUnix(path); err != nil {
 			return nil, "", fmt.Errorf("--console-socket %q: %w", path, err)
 		}
 	}
+	if path := ctx.String("pidfd-socket"); path != "" {
+		if o.PidfdSocket, err = dialUnix(path); err != nil {
+			closeFiles(o.ConsoleSocket)
+			return nil, "", fmt.Errorf("--pidfd-socket %q: %w", path, err)
+		}
+	}
 	return o, pidFile, nil
+}
+
+// listenFds reads systemd's socket activation variables, as sd_listen_fds
+// does: LISTEN_FDS counts only when LISTEN_PID is this process.
+func listenFds() (int, string) {
+	n := os.Getenv("LISTEN_FDS")
+	if n == "" {
+		return 0, ""
+	}
+	fds, err := strconv.Atoi(n)
+	if err != nil || fds <= 0 || os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) {
+		return 0, ""
+	}
+	return fds, os.Getenv("LISTEN_FDNAMES")
 }
 
 func dialUnix(path string) (*os.File, error) {

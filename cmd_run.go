@@ -7,6 +7,7 @@ import (
 	"os/signal"
 
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +19,7 @@ var runCommand = cli.Command{
 	Flags: append([]cli.Flag{
 		cli.BoolFlag{Name: "detach, d", Usage: "return once the container has started"},
 		cli.BoolFlag{Name: "keep", Usage: "do not delete the container after it exits"},
+		cli.BoolFlag{Name: "no-subreaper", Usage: "do not become a child subreaper (orphans of a container without a pid namespace go to the host's init)"},
 	}, createFlags...),
 	Action: func(ctx *cli.Context) error {
 		if err := checkArgs(ctx, 1, 1); err != nil {
@@ -37,9 +39,10 @@ var runCommand = cli.Command{
 				return err
 			}
 		}
-		if !detach {
-			// The init (a grandchild when the stub forks) must be
-			// reparented to us so we can wait for it.
+		if !detach && !ctx.Bool("no-subreaper") {
+			// The init is our child either way (the stub forks it with
+			// CLONE_PARENT); as runc does, a foreground run also adopts
+			// what the container orphans when it has no pid namespace.
 			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
 				return fmt.Errorf("become a child subreaper: %w", err)
 			}
@@ -49,6 +52,7 @@ var runCommand = cli.Command{
 }
 
 func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool, tty *ttyProxy) error {
+	defer closeFiles(o.PidfdSocket)
 	// Catch signals before the container exists so none is lost.
 	sigs := make(chan os.Signal, 64)
 	if !detach {
@@ -71,12 +75,21 @@ func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool,
 		}
 		defer tty.restore()
 	}
-	if err := c.Start(); err != nil {
+	relay, err := startRun(c, o.NotifySocket != "")
+	if err != nil {
 		_ = c.Delete(true)
 		return err
 	}
 	if detach {
-		return nil
+		// systemd must learn MAINPID before berth, its main process, exits.
+		return relay.WaitReady(c.State.InitPid, false)
+	}
+	if relay != nil {
+		go func() {
+			if err := relay.WaitReady(os.Getpid(), true); err != nil {
+				logrus.Warn(err)
+			}
+		}()
 	}
 	go forwardSignals(c, sigs, tty)
 	status, err := c.WaitExit()
@@ -93,6 +106,15 @@ func runContainer(o *libcontainer.CreateOpts, pidFile string, detach, keep bool,
 		return err
 	}
 	return &exitError{code: status}
+}
+
+// startRun starts the container, with the sd_notify relay when berth runs
+// under NOTIFY_SOCKET.
+func startRun(c *libcontainer.Container, notify bool) (*libcontainer.NotifyRelay, error) {
+	if !notify {
+		return nil, c.Start()
+	}
+	return c.StartNotify()
 }
 
 // forwarded are the signals a foreground run passes on to the container:

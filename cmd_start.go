@@ -1,6 +1,10 @@
 package main
 
-import "github.com/urfave/cli"
+import (
+	"os"
+
+	"github.com/urfave/cli"
+)
 
 var startCommand = cli.Command{
 	Name:      "start",
@@ -14,6 +18,14 @@ var startCommand = cli.Command{
 		if err != nil {
 			return err
 		}
-		return c.Start()
+		if os.Getenv("NOTIFY_SOCKET") == "" {
+			return c.Start()
+		}
+		// Like runc, return once the container says READY=1 (or exits).
+		relay, err := c.StartNotify()
+		if err != nil {
+			return err
+		}
+		return relay.WaitReady(c.State.InitPid, false)
 	},
 }

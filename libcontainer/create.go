@@ -27,10 +27,21 @@ type CreateOpts struct {
 	// ConsoleSocket is a connected unix socket the pty master is sent over;
 	// required exactly when Spec.Process.Terminal is true.
 	ConsoleSocket *os.File
-	// PreserveFds passes fds 3..3+N-1 of this process to the container.
-	PreserveFds  int
-	NoPivot      bool
-	NoNewKeyring bool
+	// PreserveFds passes N more fds of this process to the container, from
+	// 3 (after the ListenFds, if any), keeping their numbers.
+	PreserveFds int
+	// ListenFds are systemd's socket activation fds (LISTEN_FDS of berth):
+	// they are fds 3..3+N-1 here and in the container, the preserved fds
+	// follow them, and the process gets LISTEN_FDS and its own LISTEN_PID.
+	ListenFds     int
+	ListenFdNames string
+	NoPivot       bool
+	NoNewKeyring  bool
+	// NotifySocket is berth's NOTIFY_SOCKET: the container gets a socket at
+	// the same path, relayed by StartNotify (see notify.go).
+	NotifySocket string
+	// PidfdSocket, if set, receives a pidfd of the container's init.
+	PidfdSocket *os.File
 	// Stdio of the container init (nil: /dev/null).
 	Stdin, Stdout, Stderr *os.File
 }
@@ -103,6 +114,11 @@ func makeStateDir(root, dir string, undo *cleanup) error {
 }
 
 func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Container, error) {
+	if o.NotifySocket != "" {
+		if err := setupNotify(o, dir); err != nil {
+			return nil, err
+		}
+	}
 	fifo := filepath.Join(dir, fifoFile)
 	if err := unix.Mkfifo(fifo, 0o622); err != nil {
 		return nil, fmt.Errorf("make exec fifo: %w", err)
@@ -126,6 +142,11 @@ func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Cont
 	p, err := startInit(o, cg, fifo, undo)
 	if err != nil {
 		return nil, err
+	}
+	if o.PidfdSocket != nil {
+		if err := (&Process{Pid: p.pid, start: p.start}).sendPidfd(o.PidfdSocket); err != nil {
+			return nil, err
+		}
 	}
 	st := newState(o, p, cg)
 	if err := saveState(dir, st); err != nil {

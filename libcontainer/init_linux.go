@@ -114,7 +114,7 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 			return "", nil, fmt.Errorf("%s: %w", st.name, err)
 		}
 	}
-	env := processEnv(s.Process)
+	env := listenEnv(cfg, processEnv(s.Process))
 	path, err := lookPath(s.Process.Args[0], env)
 	if err != nil {
 		return "", nil, err
@@ -126,6 +126,20 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 		return "", nil, fmt.Errorf("seccomp: %w", err)
 	}
 	return path, env, nil
+}
+
+// listenEnv sets the socket activation variables of the process: it keeps
+// the init's pid, so LISTEN_PID is ours (1 in a new pid namespace).
+func listenEnv(cfg *initConfig, env []string) []string {
+	if cfg.ListenFds == 0 {
+		return env
+	}
+	env = setEnv(env, "LISTEN_FDS", strconv.Itoa(cfg.ListenFds))
+	env = setEnv(env, "LISTEN_PID", strconv.Itoa(os.Getpid()))
+	if cfg.ListenFdNames != "" {
+		env = setEnv(env, "LISTEN_FDNAMES", cfg.ListenFdNames)
+	}
+	return env
 }
 
 func rootfsConfig(cfg *initConfig) *rootfs.Config {

@@ -35,9 +35,13 @@ type initConfig struct {
 	NoPivot      bool            `json:"noPivot,omitempty"`
 	NoNewKeyring bool            `json:"noNewKeyring,omitempty"`
 	PreserveFds  int             `json:"preserveFds,omitempty"`
-	FifoFd       int             `json:"fifoFd"`
-	ConsoleFd    int             `json:"consoleFd"`
-	WaitRun      bool            `json:"waitRun,omitempty"`
+	// ListenFds (the first of PreserveFds) and their names: the init sets
+	// LISTEN_FDS, LISTEN_FDNAMES and LISTEN_PID (its own pid) for them.
+	ListenFds     int    `json:"listenFds,omitempty"`
+	ListenFdNames string `json:"listenFdNames,omitempty"`
+	FifoFd        int    `json:"fifoFd"`
+	ConsoleFd     int    `json:"consoleFd"`
+	WaitRun       bool   `json:"waitRun,omitempty"`
 	// Seccomp is linux.seccomp compiled by the parent, so the init only
 	// has to load it (one syscall, no libseccomp work).
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
@@ -106,8 +110,8 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	}
 	defer rootfs.CloseAll(trees)
 	cfg := &initConfig{ID: o.ID, SpecJSON: o.SpecJSON, Rootfs: rootfsPath(o.Bundle, o.Spec),
-		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.PreserveFds, ConsoleFd: -1,
-		Seccomp: filter}
+		NoPivot: o.NoPivot, NoNewKeyring: o.NoNewKeyring, PreserveFds: o.ListenFds + o.PreserveFds,
+		ListenFds: o.ListenFds, ListenFdNames: o.ListenFdNames, ConsoleFd: -1, Seccomp: filter}
 	cmd := initCommand(o, cfg, child, fifoFile, trees)
 	p := &initProcess{cmd: cmd, sock: parent, onHooks: func(pid int) ([]byte, error) {
 		return createHooks(o, pid)
@@ -143,11 +147,12 @@ func syncPair() (parent, child *os.File, err error) {
 	return os.NewFile(uintptr(fds[0]), "sync-parent"), os.NewFile(uintptr(fds[1]), "sync-child"), nil
 }
 
-// initCommand lays out the init's fds: the preserved ones keep their numbers
-// (3..3+N-1), then the sync socket, the fifo and the console socket.
+// initCommand lays out the init's fds: the socket activation and preserved
+// ones keep their numbers (3..3+N-1), then the sync socket, the fifo and the
+// console socket.
 func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File, trees map[int]*os.File) *exec.Cmd {
 	var extra []*os.File
-	for i := 0; i < o.PreserveFds; i++ {
+	for i := 0; i < cfg.PreserveFds; i++ {
 		extra = append(extra, os.NewFile(uintptr(3+i), "preserved"))
 	}
 	syncFd := 3 + len(extra)

@@ -14,23 +14,42 @@ import (
 // exec.fifo, which the init is blocked writing to, reads its byte and
 // removes the fifo.
 func (c *Container) Start() error {
+	_, err := c.start(false)
+	return err
+}
+
+// StartNotify is Start for a berth that runs with NOTIFY_SOCKET set: it
+// binds the container's notify socket before the process runs and returns
+// the relay to its messages (see notify.go); nil when the container was
+// created without one.
+func (c *Container) StartNotify() (*NotifyRelay, error) { return c.start(true) }
+
+func (c *Container) start(notify bool) (*NotifyRelay, error) {
 	lock, err := lockDir(c.dir, true)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer lock.Close()
 	switch st := c.Status(); st {
 	case Created:
 	case Stopped:
-		return fmt.Errorf("cannot start a container that has stopped: %w", ErrWrongState)
+		return nil, fmt.Errorf("cannot start a container that has stopped: %w", ErrWrongState)
 	default:
-		return fmt.Errorf("cannot start an already %s container: %w", st, ErrWrongState)
+		return nil, fmt.Errorf("cannot start an already %s container: %w", st, ErrWrongState)
+	}
+	var relay *NotifyRelay
+	if notify {
+		// Under the lock: a second start must not replace the socket.
+		if relay, err = c.listenNotify(); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.openFifo(); err != nil {
-		return err
+		relay.Close()
+		return nil, err
 	}
 	c.poststart()
-	return nil
+	return relay, nil
 }
 
 // poststart runs the poststart hooks once the process has started; their

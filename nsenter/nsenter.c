@@ -29,10 +29,15 @@
 #include <unistd.h>
 #include <grp.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <signal.h>
 #include "nsenter.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
+#endif
+#ifndef SYS_clone3
+#define SYS_clone3 435 /* the same number on every arch */
 #endif
 #ifndef CLONE_NEWCGROUP
 #define CLONE_NEWCGROUP 0x02000000
@@ -302,6 +307,29 @@ static void report_pid(pid_t pid)
 }
 
 /*
+ * fork_sibling forks with CLONE_PARENT: the child is a child of berth, not of
+ * the stub, so berth can wait for it with no subreaper (run --no-subreaper,
+ * as runc, whose stub does the same). Like fork() otherwise (no new stack).
+ * clone3 has one argument layout on every arch; clone's order differs (s390).
+ */
+static pid_t fork_sibling(void)
+{
+	/* struct clone_args, version 0 (not all libcs have the header) */
+	struct {
+		uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+	} args = { .flags = CLONE_PARENT }; /* exit signal: the stub's own (SIGCHLD) */
+	long pid = syscall(SYS_clone3, &args, sizeof(args));
+
+	if (pid >= 0 || (errno != ENOSYS && errno != EPERM))
+		return pid;
+#if defined(__s390__) || defined(__s390x__)
+	return syscall(SYS_clone, 0, CLONE_PARENT | SIGCHLD, NULL, NULL, 0);
+#else
+	return syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+#endif
+}
+
+/*
  * spawn_init: a new pid or time namespace only applies to children, so fork;
  * the child is the container init. The child waits until the parent has
  * reported its pid (the pipe closes when we exit) so the pid frame always
@@ -321,7 +349,7 @@ static void spawn_init(struct bootstrap *b)
 	}
 	if (pipe2(p, O_CLOEXEC) < 0)
 		bail("nsenter: pipe");
-	pid = fork();
+	pid = fork_sibling();
 	if (pid < 0)
 		bail("nsenter: fork the init");
 	if (pid == 0) {
