@@ -61,7 +61,7 @@ func newApp() *cli.App {
 		cli.StringFlag{Name: "log", Usage: "write log messages to this file instead of stderr"},
 		cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 		cli.StringFlag{Name: "root", Value: "/run/berth", Usage: "directory holding container state"},
-		cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver (not supported yet)"},
+		cli.BoolFlag{Name: "systemd-cgroup", Usage: "use the systemd cgroup driver: linux.cgroupsPath is slice:prefix:name, the cgroup a transient scope unit"},
 		cli.StringFlag{Name: "rootless", Value: "auto", Usage: "rootless mode: true, false or auto (true is not supported yet)"},
 	}
 	app.Commands = []cli.Command{
@@ -90,9 +90,10 @@ func setupGlobal(ctx *cli.Context) error {
 	if err := setupLogging(ctx); err != nil {
 		return err
 	}
-	if ctx.GlobalBool("systemd-cgroup") {
-		return fmt.Errorf("--systemd-cgroup: %w", libcontainer.ErrNotSupported)
-	}
+	// The systemd driver is checked (systemd running, cgroupsPath form)
+	// where a cgroup is made, at create; other commands read the driver
+	// from state.json and need no flag.
+	libcontainer.SystemdCgroup = ctx.GlobalBool("systemd-cgroup")
 	switch r := ctx.GlobalString("rootless"); r {
 	case "auto", "false":
 	case "true":

@@ -5,8 +5,10 @@
 // hierarchy (each cgroup v1 hierarchy, and the cgroup2 one). It creates the
 // directories, moves a process in, applies linux.resources, freezes and
 // thaws, reads stats, reports OOM kills, lists pids and removes the
-// directories. On a pure cgroup v2 host resources other than devices still
-// return an error wrapping ErrNotSupported.
+// directories. Three drivers: v1 (one directory per hierarchy, on v1 and
+// hybrid hosts), v2 (the unified hierarchy; v1 values translated as runc
+// does; devices as an eBPF program) and systemd (a transient scope unit
+// over D-Bus, on v2 hosts).
 //
 // Paths are resolved once, in New, from /proc/self/mountinfo (parsed once
 // per process) and /proc/self/cgroup; Paths and Load round-trip them through
@@ -106,7 +108,13 @@ func isCgroup2(path string) bool {
 // (on a pure cgroup v2 host from its parent, as runc does, because the own
 // cgroup already holds processes). A path climbing out of its base with
 // ".." is rejected, not cleaned.
-func New(cgroupsPath, id string) (Manager, error) {
+//
+// With Options.Systemd the systemd driver is used instead: cgroupsPath is
+// "slice:prefix:name" and the cgroup is a transient scope unit.
+func New(cgroupsPath, id string, opts ...Options) (Manager, error) {
+	if len(opts) > 0 && opts[0].Systemd {
+		return newSystemd(cgroupsPath, id, opts[0].Annotations)
+	}
 	mounts, err := hostMounts()
 	if err != nil {
 		return nil, err
@@ -124,6 +132,9 @@ func New(cgroupsPath, id string) (Manager, error) {
 
 // Load rebuilds a Manager from the map returned by Paths. The map is copied.
 func Load(paths map[string]string) Manager {
+	if _, ok := paths[Systemd]; ok {
+		return loadSystemd(paths)
+	}
 	cp := make(map[string]string, len(paths))
 	for k, v := range paths {
 		cp[k] = v

@@ -46,6 +46,10 @@ type CreateOpts struct {
 	Stdin, Stdout, Stderr *os.File
 }
 
+// SystemdCgroup selects the systemd cgroup driver for new containers
+// (berth --systemd-cgroup); later commands find the driver in state.json.
+var SystemdCgroup bool
+
 // Create makes a container whose init waits on exec.fifo for Start. On
 // failure nothing is left: no state dir, cgroup or process.
 func Create(o *CreateOpts) (c *Container, err error) {
@@ -78,7 +82,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			return nil, err
 		}
 	}
-	cg, err := cgroups.New(cgPath, o.ID)
+	cg, err := cgroups.New(cgPath, o.ID, cgroups.Options{Systemd: SystemdCgroup, Annotations: o.Spec.Annotations})
 	if err != nil {
 		return nil, err
 	}
