@@ -148,8 +148,8 @@ func syncPair() (parent, child *os.File, err error) {
 }
 
 // initCommand lays out the init's fds: the socket activation and preserved
-// ones keep their numbers (3..3+N-1), then the sync socket, the fifo and the
-// console socket.
+// ones keep their numbers (3..3+N-1), then the sync socket, the fifo, the
+// console socket and the id-mapped mount trees.
 func initCommand(o *CreateOpts, cfg *initConfig, sock, fifo *os.File, trees map[int]*os.File) *exec.Cmd {
 	var extra []*os.File
 	for i := 0; i < cfg.PreserveFds; i++ {
