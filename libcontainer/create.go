@@ -114,7 +114,11 @@ func makeStateDir(root, dir string, undo *cleanup) error {
 		return fmt.Errorf("make state dir: %w", err)
 	}
 	undo.push(func() { os.RemoveAll(dir) })
-	return nil
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_EXCL|os.O_RDONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return fmt.Errorf("make lock file: %w", err)
+	}
+	return f.Close()
 }
 
 func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Container, error) {

@@ -54,8 +54,12 @@ func stateDir(root, id string) (string, error) {
 
 // lockDir takes the container's flock: exclusive for changes, shared for
 // reads. The caller closes the returned file to release it.
+//
+// The lock file is made with the state dir (makeStateDir) and never again:
+// a reader that re-created it while delete removes the dir would leave the
+// dir behind ("directory not empty").
 func lockDir(dir string, exclusive bool) (*os.File, error) {
-	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDONLY|os.O_CREATE|unix.O_CLOEXEC, 0o600)
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, ErrNotExist

@@ -115,6 +115,10 @@ func TestLoadAndList(t *testing.T) {
 
 func TestLockExcludes(t *testing.T) {
 	dir := t.TempDir()
+	if _, err := lockDir(dir, false); !errors.Is(err, ErrNotExist) {
+		t.Fatalf("lock without a lock file: %v, want ErrNotExist (it must not be re-created)", err)
+	}
+	os.WriteFile(filepath.Join(dir, lockFile), nil, 0o600)
 	l1, err := lockDir(dir, true)
 	if err != nil {
 		t.Fatal(err)
