@@ -36,6 +36,10 @@ type RestoreRequest struct {
 	// BeforeRequest runs with criu's pid once it has started, before it
 	// is asked anything: the caller puts criu in the container's cgroups.
 	BeforeRequest func(criuPid int) error
+	// OnSetupNamespaces runs with the restored init's pid once CRIU has
+	// made its namespaces, before any task is restored into them: where
+	// runc runs the prestart and createRuntime hooks. nil: nothing to do.
+	OnSetupNamespaces func(pid int) error
 	// OnPtyMaster receives the master of the restored terminal (CRIU made
 	// a new pty for it); nil when the container has none.
 	OnPtyMaster func(master *os.File) error
@@ -172,6 +176,10 @@ func (r *RestoreRequest) cgRoots(o *rpc.CriuOpts) {
 // new master to the caller.
 func (r *RestoreRequest) onNotify(n *rpc.CriuNotify, oob []byte, pid *int) error {
 	switch n.GetScript() {
+	case "setup-namespaces":
+		if r.OnSetupNamespaces != nil {
+			return r.OnSetupNamespaces(int(n.GetPid()))
+		}
 	case "post-restore":
 		*pid = int(n.GetPid())
 	case "orphan-pts-master":

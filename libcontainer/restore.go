@@ -204,6 +204,18 @@ func restoreRequest(o *RestoreOpts, root string, notes *imageNotes, fds []string
 		req.CgRoots = roots
 		return err
 	}
+	if h := hooksOf(o.Spec); len(h.Prestart)+len(h.CreateRuntime) > 0 {
+		// As runc does: the hooks that create runs once the namespaces
+		// exist run when CRIU has made the restored ones, with the
+		// restored init's pid; a failing hook fails the restore.
+		req.OnSetupNamespaces = func(pid int) error {
+			state := hookState(o.ID, o.Bundle, pid, Creating, o.Spec.Annotations)
+			if err := runHooks("prestart", h.Prestart, state); err != nil {
+				return err
+			}
+			return runHooks("createRuntime", h.CreateRuntime, state)
+		}
+	}
 	if o.ConsoleSocket != nil {
 		req.OnPtyMaster = func(m *os.File) error {
 			if err := sendFd(o.ConsoleSocket, m.Name(), m.Fd()); err != nil {
