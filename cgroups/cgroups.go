@@ -17,6 +17,7 @@ package cgroups
 
 import (
 	"errors"
+	"os"
 	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -31,6 +32,21 @@ type Manager interface {
 	// Apply creates the cgroup directory in every hierarchy (parents
 	// included) and moves pid into it by writing cgroup.procs.
 	Apply(pid int) error
+	// Prepare creates the cgroup directories without moving any process
+	// and returns a handle of the unified one for creating a process
+	// directly inside it (clone3 CLONE_INTO_CGROUP; the caller closes it).
+	// The handle is nil, with no error, where that is not possible: no
+	// cgroup2 hierarchy, or a systemd scope, which systemd starts around
+	// an existing pid (use Apply).
+	Prepare() (*os.File, error)
+	// Join moves pid, created inside the unified directory from Prepare,
+	// into the other hierarchies' directories (those of a hybrid host).
+	Join(pid int) error
+	// Kill SIGKILLs every process of the cgroup and its sub-cgroups in
+	// one step through cgroup.kill; it wraps ErrNotSupported when the
+	// cgroup has none (cgroup v1, Linux < 5.14), and the caller then
+	// signals pid by pid.
+	Kill() error
 	// Set validates r and applies every field that is set; nil fields are
 	// left alone. A non-nil devices list is rewritten whole: deny all, the
 	// given rules in order, then the rules from AllowedDevices. A value the
@@ -139,5 +155,7 @@ func Load(paths map[string]string) Manager {
 	for k, v := range paths {
 		cp[k] = v
 	}
-	return newManager(cp)
+	m := newManager(cp)
+	m.loaded = true
+	return m
 }

@@ -20,6 +20,10 @@ import (
 type manager struct {
 	paths map[string]string
 	dirs  []string // distinct directories, sorted (co-mounted controllers share one)
+	// created: the directories were made by this manager (create).
+	created bool
+	// loaded: from Load, for joining an existing container's cgroup.
+	loaded bool
 }
 
 func newManager(paths map[string]string) *manager {
@@ -44,6 +48,23 @@ func (m *manager) Paths() map[string]string {
 }
 
 func (m *manager) Apply(pid int) error {
+	if err := m.create(); err != nil {
+		return err
+	}
+	for _, dir := range m.dirs {
+		if err := joinDir(dir, pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// create makes every directory of the cgroup, ready to take processes.
+// It runs once per manager: Prepare and then Apply make them only once.
+func (m *manager) create() error {
+	if m.created {
+		return nil
+	}
 	for _, dir := range m.dirs {
 		created, err := mkdirs(dir)
 		if err != nil {
@@ -51,8 +72,13 @@ func (m *manager) Apply(pid int) error {
 		}
 		// On v2 a cgroup has the files of the controllers its parent
 		// enables in cgroup.subtree_control: enable them on the way
-		// down before the pid joins, so Set finds them.
-		if m.pureV2() {
+		// down before the pid joins, so Set finds them. Not for a
+		// joining manager (Load: an exec, maybe into a sub-cgroup):
+		// the container's own cgroup holds processes, so only the
+		// threaded controllers would be enabled there, which turns it
+		// into a threaded domain root and its sub-cgroups "domain
+		// invalid", refusing every process (EOPNOTSUPP).
+		if m.pureV2() && !m.loaded {
 			enableAllControllers(dir)
 		}
 		// A new v1 cpuset has empty cpus and mems and refuses tasks
@@ -62,9 +88,14 @@ func (m *manager) Apply(pid int) error {
 				return err
 			}
 		}
-		if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
-			return fmt.Errorf("cgroup %s: join pid %d: %w", dir, pid, err)
-		}
+	}
+	m.created = true
+	return nil
+}
+
+func joinDir(dir string, pid int) error {
+	if err := writeFile(dir, "cgroup.procs", strconv.Itoa(pid)); err != nil {
+		return fmt.Errorf("cgroup %s: join pid %d: %w", dir, pid, err)
 	}
 	return nil
 }

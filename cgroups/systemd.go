@@ -129,7 +129,9 @@ func newSystemd(cgroupsPath, id string, ann map[string]string) (Manager, error) 
 // loadSystemd is Load for paths holding the Systemd key.
 func loadSystemd(paths map[string]string) Manager {
 	dir := paths[Systemd]
-	return &systemdManager{manager: newManager(map[string]string{Unified: paths[Unified]}), unit: filepath.Base(dir)}
+	m := newManager(map[string]string{Unified: paths[Unified]})
+	m.loaded = true
+	return &systemdManager{manager: m, unit: filepath.Base(dir)}
 }
 
 // Paths adds the Systemd key to the fs paths.
@@ -149,6 +151,16 @@ func connect(ctx context.Context) (*sd.Conn, error) {
 		return nil, fmt.Errorf("connect to systemd over D-Bus: %w", err)
 	}
 	return c, nil
+}
+
+// Prepare of a new scope gives no handle: systemd creates the scope's
+// cgroup itself, around the pid given to Apply. A manager from Load (an
+// exec joining the container) prepares like the fs driver.
+func (m *systemdManager) Prepare() (*os.File, error) {
+	if m.slice != "" {
+		return nil, nil
+	}
+	return m.manager.Prepare()
 }
 
 // Apply starts the scope with pid in it. A manager from Load (an exec

@@ -80,18 +80,26 @@ func (c *Container) destroy() error {
 	return nil
 }
 
-// killRemaining SIGKILLs whatever is left in cg and waits (up to 2 s) for
-// the cgroup to empty.
+// killRemaining SIGKILLs whatever is left in cg, in one step through
+// cgroup.kill where the cgroup has it, else pid by pid, and waits (up to
+// 2 s) for the cgroup to empty.
 func killRemaining(cg cgroups.Manager) {
+	pids, err := cg.Pids()
+	if err != nil || len(pids) == 0 {
+		return
+	}
+	perPid := cg.Kill() != nil
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		pids, err := cg.Pids()
+		if perPid {
+			for _, pid := range pids {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		time.Sleep(time.Millisecond)
+		pids, err = cg.Pids()
 		if err != nil || len(pids) == 0 || time.Now().After(deadline) {
 			return
 		}
-		for _, pid := range pids {
-			_ = unix.Kill(pid, unix.SIGKILL)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -41,6 +42,8 @@ type ExecOpts struct {
 	IgnorePaused bool
 	// Stdio of the process (nil: /dev/null); unused with a terminal.
 	Stdin, Stdout, Stderr *os.File
+	// paused: the container is frozen (set by Exec; see startExecStub).
+	paused bool
 }
 
 // execConfig is what the Go side of an exec'd process reads after the stub
@@ -81,7 +84,8 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 		return nil, fmt.Errorf("container %q: %w", c.State.ID, err)
 	}
 	defer lock.Close()
-	switch c.Status() {
+	status := c.Status()
+	switch status {
 	case Stopped:
 		return nil, fmt.Errorf("cannot exec in a stopped container: %w", ErrWrongState)
 	case Paused:
@@ -115,6 +119,7 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 	cfg := &execConfig{ID: c.State.ID, Process: o.Process, PreserveFds: o.PreserveFds,
 		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy,
 		bundle: c.State.Bundle}
+	o.paused = status == Paused
 	return startExec(o, s, cfg, nsDir, cgPaths, func() { lock.Close() })
 }
 
@@ -187,9 +192,10 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	if err != nil {
 		return nil, err
 	}
-	cmd := reexecCommand(execMode, syncFd, extra, o.Stdin, o.Stdout, o.Stderr)
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("exec: start berth init: %w", err)
+	cg := cgroups.Load(cgPaths)
+	cmd, cloned, err := startExecStub(reexecCommand(execMode, syncFd, extra, o.Stdin, o.Stdout, o.Stderr), cg, o)
+	if err != nil {
+		return nil, err
 	}
 	child.Close()
 	p := &initProcess{cmd: cmd, sock: parent, role: "exec"}
@@ -201,7 +207,8 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 			return sendToAgent(s.Linux.Seccomp.ListenerPath, seccompState(cfg.ID, cfg.bundle, pid, s), listener)
 		}
 	}
-	if err := runExec(p, s, o.Process, boot, plan, cj, cgPaths, unlock); err != nil {
+	join := func(pid int) error { return joinCgroup(cg, pid, cloned) }
+	if err := runExec(p, s, o.Process, boot, plan, cj, join, unlock); err != nil {
 		p.abandon()
 		return nil, err
 	}
@@ -215,8 +222,34 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	return proc, nil
 }
 
+// startExecStub starts the stub of an exec created inside the cgroup it
+// runs in (startInCgroup), where that is possible: not with
+// execCPUAffinity.initial, which config.md defines as the affinity before
+// the process enters the container's cgroup, and not in a paused
+// container, where the clone would freeze the stub before its execve and
+// so the vfork-ing parent with it (the stub then joins by pid and freezes
+// once it runs berth).
+func startExecStub(cmd *exec.Cmd, cg cgroups.Manager, o *ExecOpts) (*exec.Cmd, bool, error) {
+	var cgDir *os.File
+	if !o.paused && (o.Process.ExecCPUAffinity == nil || o.Process.ExecCPUAffinity.Initial == "") {
+		var err error
+		if cgDir, err = cg.Prepare(); err != nil {
+			return nil, false, fmt.Errorf("exec: %w", err)
+		}
+		if cgDir != nil {
+			defer cgDir.Close()
+		}
+	}
+	cmd, cloned, err := startInCgroup(cmd, cgDir, "exec")
+	if err != nil {
+		return nil, false, fmt.Errorf("exec: start berth init: %w", err)
+	}
+	return cmd, cloned, nil
+}
+
 // runExec joins the stub to the cgroups before it reads the bootstrap (so
-// the process and anything it forks is born inside), then follows the
+// the process and anything it forks is born inside) unless it was created
+// there already (startExecStub), then follows the
 // handshake to Ready and waits for the exec itself: the child's end of the
 // sync socket is close-on-exec, so EOF means the process runs and an Error
 // frame means execve failed.
@@ -225,7 +258,7 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 // meanwhile would have Apply make the removed directories again), and no
 // longer: in a paused container (--ignore-paused) the stub is frozen there
 // until `berth resume`, which takes the lock exclusively.
-func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, plan sync.Plan, cj []byte, cgPaths map[string]string, unlock func()) error {
+func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.Bootstrap, plan sync.Plan, cj []byte, join func(pid int) error, unlock func()) error {
 	stub := p.cmd.Process.Pid
 	if err := setOOMScoreAdj(stub, proc.OOMScoreAdj); err != nil {
 		return err
@@ -233,7 +266,7 @@ func runExec(p *initProcess, s *specs.Spec, proc *specs.Process, boot *nsenter.B
 	if err := setInitialAffinity(stub, proc.ExecCPUAffinity); err != nil {
 		return err
 	}
-	err := cgroups.Load(cgPaths).Apply(stub)
+	err := join(stub)
 	unlock()
 	if err != nil {
 		return fmt.Errorf("exec: %w", err)

@@ -1,10 +1,12 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/libcontainer/sys"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -37,11 +39,56 @@ func (c *Container) signalInit(sig unix.Signal) error {
 	return nil
 }
 
+// killAll signals every process of the container. SIGKILL goes through
+// cgroup.kill where the cgroup has it (cgroup v2, and the cgroup2 part of a
+// hybrid host, Linux >= 5.14; runc does the same): one write, and the
+// kernel also kills what forks meanwhile. Other signals, and SIGKILL
+// without cgroup.kill, go pid by pid with the cgroup frozen, so that no
+// process forks a child the list missed.
 func (c *Container) killAll(sig unix.Signal) error {
 	cg := cgroups.Load(c.State.CgroupPaths)
+	if sig == unix.SIGKILL {
+		err := cg.Kill()
+		if err == nil {
+			logrus.Debugf("container %s: killed through cgroup.kill", c.State.ID)
+			thawKilled(cg)
+			return nil
+		}
+		if !errors.Is(err, cgroups.ErrNotSupported) {
+			return fmt.Errorf("kill processes of %q: %w", c.State.ID, err)
+		}
+	}
+	// Freeze a running container only, and thaw only what was frozen
+	// here: a paused one stays paused (its processes get the signal when
+	// resumed), except after SIGKILL, which must not wait for a resume.
+	frozenHere := false
+	if st, _ := cg.FreezerState(); st == "THAWED" {
+		if err := cg.Freeze(true); err != nil {
+			logrus.Warnf("kill --all: freeze: %v", err)
+		} else {
+			frozenHere = true
+		}
+	}
+	err := signalPids(cg, sig)
+	if frozenHere {
+		if terr := cg.Freeze(false); terr != nil {
+			logrus.Warnf("kill --all: thaw: %v", terr)
+		}
+	} else if sig == unix.SIGKILL {
+		thawKilled(cg)
+	}
+	if err != nil {
+		return fmt.Errorf("kill processes of %q: %w", c.State.ID, err)
+	}
+	return nil
+}
+
+// signalPids signals every pid of the cgroup once; a pid gone meanwhile is
+// not an error.
+func signalPids(cg cgroups.Manager, sig unix.Signal) error {
 	pids, err := cg.Pids()
 	if err != nil {
-		return fmt.Errorf("list processes of %q: %w", c.State.ID, err)
+		return fmt.Errorf("list processes: %w", err)
 	}
 	for _, pid := range pids {
 		if err := unix.Kill(pid, sig); err != nil && err != unix.ESRCH {
@@ -49,4 +96,14 @@ func (c *Container) killAll(sig unix.Signal) error {
 		}
 	}
 	return nil
+}
+
+// thawKilled thaws a paused container after SIGKILL: a task frozen by the
+// v1 freezer cannot act on the signal until thawed (a v2 one dies frozen).
+func thawKilled(cg cgroups.Manager) {
+	if st, _ := cg.FreezerState(); st != "" && st != "THAWED" {
+		if err := cg.Freeze(false); err != nil {
+			logrus.Warnf("kill --all: thaw: %v", err)
+		}
+	}
 }

@@ -119,16 +119,15 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 		state := seccompState(o.ID, o.Bundle, pid, o.Spec)
 		return sendToAgent(o.Spec.Linux.Seccomp.ListenerPath, state, listener)
 	}}
-	if err := cmd.Start(); err != nil {
+	if err := p.startPlaced(cg, undo); err != nil {
 		parent.Close()
-		return nil, fmt.Errorf("start init: %w", err)
-	}
-	undo.push(func() { p.kill(cg) })
-	undo.push(func() { parent.Close() })
-	if err := setOOMScoreAdj(cmd.Process.Pid, o.Spec.Process.OOMScoreAdj); err != nil {
 		return nil, err
 	}
-	if err := placeInCgroup(o.Spec, cg, cmd.Process.Pid, undo); err != nil {
+	undo.push(func() { parent.Close() })
+	if err := setOOMScoreAdj(p.cmd.Process.Pid, o.Spec.Process.OOMScoreAdj); err != nil {
+		return nil, err
+	}
+	if err := setResources(o.Spec, cg); err != nil {
 		return nil, err
 	}
 	if err := p.handshake(o.Spec, cfg); err != nil {
@@ -136,6 +135,28 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 	}
 	parent.Close()
 	return p, nil
+}
+
+// startPlaced creates the container's cgroup and starts the stub inside it
+// (startInCgroup), or moves it in right after the start where the kernel
+// cannot do that, before it reads its bootstrap: the init and everything
+// it forks is born inside.
+func (p *initProcess) startPlaced(cg cgroups.Manager, undo *cleanup) error {
+	pushCgroupUndo(cg, undo)
+	cgDir, err := cg.Prepare()
+	if err != nil {
+		return err
+	}
+	cmd, cloned, err := startInCgroup(p.cmd, cgDir, p.name())
+	if cgDir != nil {
+		cgDir.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	p.cmd = cmd
+	undo.push(func() { p.kill(cg) })
+	return joinCgroup(cg, cmd.Process.Pid, cloned)
 }
 
 // syncPair makes the sync socketpair: the parent's end and the child's.
@@ -194,31 +215,40 @@ func reexecCommand(mode string, syncFd int, extra []*os.File, stdin, stdout, std
 	return cmd
 }
 
-// placeInCgroup moves the stub into the container's cgroups before it reads
-// the bootstrap, so the init and everything it forks is born inside.
+// placeInCgroup moves a process started outside the container's cgroups
+// (CRIU, for restore) into them and applies linux.resources.
 func placeInCgroup(s *specs.Spec, cg cgroups.Manager, pid int, undo *cleanup) error {
+	pushCgroupUndo(cg, undo)
+	if err := cg.Apply(pid); err != nil {
+		return err
+	}
+	return setResources(s, cg)
+}
+
+// pushCgroupUndo makes a failed create remove the cgroup.
+func pushCgroupUndo(cg cgroups.Manager, undo *cleanup) {
 	undo.push(func() {
-		// This undo runs before the one that kills the init (pushed
-		// earlier), so it must empty the cgroup itself: rmdir of a
-		// cgroup with a live task fails with EBUSY.
+		// Restore pushes this after its process started, so it runs
+		// before the undo that kills it: it must empty the cgroup
+		// itself (rmdir of a cgroup with a live task fails, EBUSY).
 		emptyCgroup(cg)
 		if err := cg.Destroy(); err != nil {
 			fmt.Fprintf(os.Stderr, "berth: cleanup: %v\n", err)
 		}
 	})
-	if err := cg.Apply(pid); err != nil {
-		return err
+}
+
+// setResources applies linux.resources of a new container, with the device
+// rules of linux.devices.
+func setResources(s *specs.Spec, cg cgroups.Manager) error {
+	if s.Linux == nil || s.Linux.Resources == nil {
+		return nil
 	}
-	if s.Linux != nil && s.Linux.Resources != nil {
-		r := *s.Linux.Resources
-		// Never nil: a nil list would tell Set to leave the devices
-		// cgroup alone, and a new container must get deny-all + defaults.
-		r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), deviceRules(s.Linux.Devices)...)
-		if err := cg.Set(&r); err != nil {
-			return err
-		}
-	}
-	return nil
+	r := *s.Linux.Resources
+	// Never nil: a nil list would tell Set to leave the devices
+	// cgroup alone, and a new container must get deny-all + defaults.
+	r.Devices = append(append([]specs.LinuxDeviceCgroup{}, r.Devices...), deviceRules(s.Linux.Devices)...)
+	return cg.Set(&r)
 }
 
 // emptyCgroup SIGKILLs every process in cg and waits up to a second for

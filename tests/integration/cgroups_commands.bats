@@ -195,3 +195,58 @@ snapshot() {
 	run berth events "$id"
 	[ "$status" -ne 0 ]
 }
+
+# nprocs ID: the number of processes in the container's cgroup (v1 pids).
+nprocs() {
+	cg_file "$1" pids cgroup.procs | wc -l
+}
+nprocs_le() { [ "$(nprocs "$1")" -le "$2" ]; }
+nprocs_ge() { [ "$(nprocs "$1")" -ge "$2" ]; }
+
+@test "placement: the init is cloned into the cgroup2 part of a hybrid host, then joins every v1 hierarchy" {
+	id=$(new_id)
+	run berth_detached --debug run --detach --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 0 ]
+	if [ "$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ]; then
+		echo "$output" | grep -q "container init: pid [0-9]* created inside cgroup /sys/fs/cgroup/unified/.*$id (clone3 CLONE_INTO_CGROUP)"
+	else
+		! echo "$output" | grep -q "created inside cgroup"
+	fi
+	pid=$(container_pid "$id")
+	# Every hierarchy the host mounts, each at the container's cgroup.
+	run grep -vc "/$id\$" "/proc/$pid/cgroup"
+	[ "$output" = 0 ]
+	run berth --debug exec "$id" true
+	[ "$status" -eq 0 ]
+}
+
+@test "kill --all with a signal other than KILL goes pid by pid, the freezer left thawed" {
+	set_args sh -c 'for i in 1 2 3 4 5 6 7 8; do sleep 1000 & done; wait; sleep 1000'
+	id=$(new_id)
+	run_detached "$id"
+	wait_for nprocs_ge "$id" 9
+	run berth --debug kill --all "$id" TERM
+	[ "$status" -eq 0 ]
+	! echo "$output" | grep -q "cgroup.kill"
+	# The sleeps die; sh, the pid namespace's init, has no TERM handler.
+	wait_for nprocs_le "$id" 2
+	[ "$(cg_file "$id" freezer freezer.state)" = THAWED ]
+	testcontainer "$id" running
+}
+
+@test "kill --all of a paused container: TERM leaves it paused, KILL stops it" {
+	set_args sh -c 'sleep 1000 & sleep 1000 & wait'
+	id=$(new_id)
+	run_detached "$id"
+	wait_for nprocs_ge "$id" 3
+	run berth pause "$id"
+	[ "$status" -eq 0 ]
+	run berth kill --all "$id" TERM
+	[ "$status" -eq 0 ]
+	testcontainer "$id" paused
+	[ "$(cg_file "$id" freezer freezer.state)" = FROZEN ]
+	run berth kill --all "$id" KILL
+	[ "$status" -eq 0 ]
+	wait_for status_is "$id" stopped
+	wait_for nprocs_le "$id" 0
+}
