@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 
 	"github.com/berthrt/berth/libcontainer"
-	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 )
@@ -56,21 +54,8 @@ func createOpts(ctx *cli.Context) (*libcontainer.CreateOpts, string, error) {
 	if err := libcontainer.ValidateID(id); err != nil {
 		return nil, "", err
 	}
-	bundle, err := bundleDir(ctx)
+	bundle, pidFile, s, raw, err := openBundle(ctx)
 	if err != nil {
-		return nil, "", err
-	}
-	var pidFile string
-	if p := ctx.String("pid-file"); p != "" {
-		if pidFile, err = filepath.Abs(p); err != nil {
-			return nil, "", err
-		}
-	}
-	s, raw, err := spec.LoadRaw(bundle)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := os.Chdir(bundle); err != nil {
 		return nil, "", err
 	}
 	o := &libcontainer.CreateOpts{

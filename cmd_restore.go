@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"path/filepath"
 
 	"github.com/berthrt/berth/libcontainer"
-	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
@@ -93,21 +91,8 @@ func restoreOpts(ctx *cli.Context) (*libcontainer.RestoreOpts, string, error) {
 	if _, err := os.Stat(criu.ImagePath); err != nil {
 		return nil, "", fmt.Errorf("--image-path: %w", err)
 	}
-	bundle, err := bundleDir(ctx)
+	bundle, pidFile, s, raw, err := openBundle(ctx)
 	if err != nil {
-		return nil, "", err
-	}
-	var pidFile string
-	if p := ctx.String("pid-file"); p != "" {
-		if pidFile, err = filepath.Abs(p); err != nil {
-			return nil, "", err
-		}
-	}
-	s, raw, err := spec.LoadRaw(bundle)
-	if err != nil {
-		return nil, "", err
-	}
-	if err := os.Chdir(bundle); err != nil {
 		return nil, "", err
 	}
 	o := &libcontainer.RestoreOpts{

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/berthrt/berth/libcontainer/spec"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 )
@@ -73,4 +75,27 @@ func bundleDir(ctx *cli.Context) (string, error) {
 		return "", fmt.Errorf("--bundle: %w", err)
 	}
 	return abs, nil
+}
+
+// openBundle reads what create, run and restore take from the command line
+// and the bundle: --bundle, --pid-file (made absolute first) and the
+// validated config.json with its bytes. Like runc, it then makes the bundle
+// the cwd: relative paths in config.json (root, bind sources) are relative
+// to it.
+func openBundle(ctx *cli.Context) (bundle, pidFile string, s *specs.Spec, raw []byte, err error) {
+	if bundle, err = bundleDir(ctx); err != nil {
+		return "", "", nil, nil, err
+	}
+	if p := ctx.String("pid-file"); p != "" {
+		if pidFile, err = filepath.Abs(p); err != nil {
+			return "", "", nil, nil, err
+		}
+	}
+	if s, raw, err = spec.LoadRaw(bundle); err != nil {
+		return "", "", nil, nil, err
+	}
+	if err := os.Chdir(bundle); err != nil {
+		return "", "", nil, nil, err
+	}
+	return bundle, pidFile, s, raw, nil
 }
