@@ -31,7 +31,7 @@ var runCommand = cli.Command{
 			return err
 		}
 		var tty *ttyProxy
-		if o.Spec.Process.Terminal && o.ConsoleSocket == nil {
+		if o.Spec.Process != nil && o.Spec.Process.Terminal && o.ConsoleSocket == nil {
 			if detach {
 				return errors.New("process.terminal is true: --detach needs --console-socket")
 			}

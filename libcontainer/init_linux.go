@@ -37,6 +37,16 @@ func Init() error {
 		sync.WriteError(sock, err)
 		return err
 	}
+	if cfg.Spec.Process == nil {
+		// Nothing to run: the container exists until it is deleted, and
+		// start refuses it (config.md: process is required by start).
+		if err := readyAndWait(sock, cfg); err != nil {
+			return err
+		}
+		for {
+			unix.Pause()
+		}
+	}
 	if err := readyAndWait(sock, cfg); err != nil {
 		return err
 	}
@@ -61,8 +71,8 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 	if err := json.Unmarshal(cfg.SpecJSON, &cfg.Spec); err != nil {
 		return nil, fmt.Errorf("init config: spec: %w", err)
 	}
-	if cfg.Spec == nil || cfg.Spec.Process == nil || cfg.Spec.Linux == nil {
-		return nil, errors.New("init config: no process or linux section")
+	if cfg.Spec == nil || cfg.Spec.Linux == nil {
+		return nil, errors.New("init config: no linux section")
 	}
 	spec.Normalize(cfg.Spec)
 	return &cfg, nil
@@ -88,15 +98,17 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 	if cfg.Hooks {
 		rc.BeforePivot = func() error { return hooksBeforePivot(cfg, sock) }
 	}
-	steps := []struct {
-		name string
-		run  func() error
-	}{
+	if err := runSteps([]initStep{
 		{"rootfs", func() error { return rootfs.Setup(rc) }},
 		{"console", func() error { return setupConsole(cfg) }},
 		{"sysctl", func() error { return writeSysctls(s.Linux.Sysctl) }},
 		{"finalize rootfs", func() error { return rootfs.Finalize(rc) }},
 		{"hostname", func() error { return setHostname(s) }},
+	}); err != nil || s.Process == nil {
+		// Without a process (allowed at create) the container is ready.
+		return "", nil, err
+	}
+	if err := runSteps([]initStep{
 		{"session keyring", func() error { return joinKeyring(cfg) }},
 		{"rlimits", func() error { return setRlimits(s.Process.Rlimits) }},
 		{"cwd", func() error { return makeCwd(s.Process.Cwd) }},
@@ -108,11 +120,8 @@ func setupContainer(cfg *initConfig, sock *os.File) (string, []string, error) {
 		{"scheduler", func() error { return setScheduler(s.Process.Scheduler) }},
 		{"seccomp", func() error { return loadSeccomp(cfg, sock, !s.Process.NoNewPrivileges) }},
 		{"user and capabilities", func() error { return switchUser(s.Process) }},
-	}
-	for _, st := range steps {
-		if err := st.run(); err != nil {
-			return "", nil, fmt.Errorf("%s: %w", st.name, err)
-		}
+	}); err != nil {
+		return "", nil, err
 	}
 	env := listenEnv(cfg, processEnv(s.Process))
 	path, err := lookPath(s.Process.Args[0], env)
@@ -252,4 +261,20 @@ func hooksBeforePivot(cfg *initConfig, sock *os.File) error {
 	}
 	cfg.hookState = state
 	return runHooks("createContainer", hooksOf(cfg.Spec).CreateContainer, state)
+}
+
+// initStep is one named step of the init sequence.
+type initStep struct {
+	name string
+	run  func() error
+}
+
+// runSteps runs steps in order; an error names the step.
+func runSteps(steps []initStep) error {
+	for _, st := range steps {
+		if err := st.run(); err != nil {
+			return fmt.Errorf("%s: %w", st.name, err)
+		}
+	}
+	return nil
 }

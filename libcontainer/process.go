@@ -124,7 +124,7 @@ func startInit(o *CreateOpts, cg cgroups.Manager, fifo string, undo *cleanup) (*
 		return nil, err
 	}
 	undo.push(func() { parent.Close() })
-	if err := setOOMScoreAdj(p.cmd.Process.Pid, o.Spec.Process.OOMScoreAdj); err != nil {
+	if err := setOOMScoreAdj(p.cmd.Process.Pid, oomScoreAdj(o.Spec)); err != nil {
 		return nil, err
 	}
 	if err := setResources(o.Spec, cg); err != nil {
@@ -565,4 +565,12 @@ func writeProcFile(pid int, name, data string) error {
 		return fmt.Errorf("write /proc/%s: %w", rel, err)
 	}
 	return nil
+}
+
+// oomScoreAdj is process.oomScoreAdj, nil without a process.
+func oomScoreAdj(s *specs.Spec) *int {
+	if s.Process == nil {
+		return nil
+	}
+	return s.Process.OOMScoreAdj
 }

@@ -37,6 +37,9 @@ func (c *Container) start(notify bool) (*NotifyRelay, error) {
 	default:
 		return nil, fmt.Errorf("cannot start an already %s container: %w", st, ErrWrongState)
 	}
+	if cfg, err := c.Config(); err == nil && cfg.Process == nil {
+		return nil, fmt.Errorf("container %q: process is not set in config.json: nothing to start", c.State.ID)
+	}
 	var relay *NotifyRelay
 	if notify {
 		// Under the lock: a second start must not replace the socket.

@@ -75,10 +75,11 @@ func checkIDMappings(s *specs.Spec) error {
 	if userns.Path != "" {
 		return nil
 	}
-	if err := checkMapping("linux.uidMappings", l.UIDMappings, s.Process.User.UID, "process.user.uid"); err != nil {
+	u := proc(s).User
+	if err := checkMapping("linux.uidMappings", l.UIDMappings, u.UID, "process.user.uid"); err != nil {
 		return err
 	}
-	return checkMapping("linux.gidMappings", l.GIDMappings, s.Process.User.GID, "process.user.gid")
+	return checkMapping("linux.gidMappings", l.GIDMappings, u.GID, "process.user.gid")
 }
 
 // checkMapping checks one list of a new user namespace's id mappings.

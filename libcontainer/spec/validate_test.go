@@ -64,7 +64,6 @@ var validateCases = []validateCase{
 	{"version 2", func(s *specs.Spec) { s.Version = "2.0.0" }, `ociVersion: "2.0.0" is not supported (berth implements 1.x)`},
 	{"no root", func(s *specs.Spec) { s.Root = nil }, `root.path: must be set`},
 	{"empty root", func(s *specs.Spec) { s.Root.Path = "" }, `root.path: must be set`},
-	{"no process", func(s *specs.Spec) { s.Process = nil }, `process: must be set`},
 	{"no args", func(s *specs.Spec) { s.Process.Args = nil }, `process.args: must not be empty`},
 	{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "rel" }, `process.cwd: "rel" is not an absolute path`},
 	{"empty cwd", func(s *specs.Spec) { s.Process.Cwd = "" }, `process.cwd: "" is not an absolute path`},
@@ -205,6 +204,7 @@ func TestValidateAccepts(t *testing.T) {
 			addNS(s, specs.TimeNamespace, "")
 			s.Linux.TimeOffsets = offsets("monotonic", 5)
 		},
+		"no process (start needs one, create does not)": func(s *specs.Spec) { s.Process = nil; s.Linux.UIDMappings = nil },
 		"zero oomScoreAdj": func(s *specs.Spec) { zero := 0; s.Process.OOMScoreAdj = &zero },
 		"empty memory":     func(s *specs.Spec) { s.Linux.Resources.Memory = &specs.LinuxMemory{} },
 		"rshared":          func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" },

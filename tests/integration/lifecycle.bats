@@ -91,3 +91,17 @@ pids_of_marker() {
 	[[ "$output" == *"process.capabilities"*"$name"* ]] # berth message
 	assert_no_trace "$id"
 }
+
+@test "create without a process works; start then fails, and delete removes it" {
+	update_config 'del(.process)'
+	id=$(new_id)
+	create_container "$id"
+	testcontainer "$id" created
+	run berth start "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process"* ]]
+	testcontainer "$id" created
+	run berth delete "$id"
+	[ "$status" -eq 0 ]
+	assert_no_trace "$id"
+}
