@@ -74,15 +74,7 @@ func Create(o *CreateOpts) (c *Container, err error) {
 			logrus.Warnf("process.capabilities.ambient: %v not raised: not in both permitted and inheritable", sk)
 		}
 	}
-	var cgPath string
-	if o.Spec.Linux != nil {
-		cgPath = o.Spec.Linux.CgroupsPath
-		// Inconsistent limits are refused before anything is created.
-		if err := cgroups.Validate(o.Spec.Linux.Resources); err != nil {
-			return nil, err
-		}
-	}
-	cg, err := cgroups.New(cgPath, o.ID, cgroups.Options{Systemd: SystemdCgroup, Annotations: o.Spec.Annotations})
+	cg, err := containerCgroups(o.Spec, o.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -186,4 +178,18 @@ func rootfsPath(bundle string, s *specs.Spec) string {
 		return filepath.Clean(s.Root.Path)
 	}
 	return filepath.Join(bundle, s.Root.Path)
+}
+
+// containerCgroups checks linux.resources (inconsistent limits are refused
+// before anything is created) and resolves the container's cgroups with the
+// driver chosen by --systemd-cgroup; shared by create and restore.
+func containerCgroups(s *specs.Spec, id string) (cgroups.Manager, error) {
+	var cgPath string
+	if s.Linux != nil {
+		cgPath = s.Linux.CgroupsPath
+		if err := cgroups.Validate(s.Linux.Resources); err != nil {
+			return nil, err
+		}
+	}
+	return cgroups.New(cgPath, id, cgroups.Options{Systemd: SystemdCgroup, Annotations: s.Annotations})
 }

@@ -49,14 +49,8 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 	if err := replaceStopped(o.Root, o.ID); err != nil {
 		return nil, err
 	}
-	var cgPath string
-	if o.Spec.Linux != nil {
-		cgPath = o.Spec.Linux.CgroupsPath
-		if err := cgroups.Validate(o.Spec.Linux.Resources); err != nil {
-			return nil, err
-		}
-	}
-	cg, err := cgroups.New(cgPath, o.ID)
+	// The same cgroups as create: with --systemd-cgroup, a systemd scope.
+	cg, err := containerCgroups(o.Spec, o.ID)
 	if err != nil {
 		return nil, err
 	}
