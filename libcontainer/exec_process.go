@@ -13,7 +13,6 @@ import (
 
 	"github.com/berthrt/berth/libcontainer/caps"
 	"github.com/berthrt/berth/libcontainer/spec"
-	"github.com/berthrt/berth/libcontainer/sys"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -252,47 +251,20 @@ func ValidateProcess(p *specs.Process) error {
 }
 
 func validateProcessCaps(c *specs.LinuxCapabilities) error {
-	if c == nil {
-		return nil
-	}
-	sets := []struct {
-		name string
-		list []string
-	}{
-		{"bounding", c.Bounding}, {"effective", c.Effective}, {"inheritable", c.Inheritable},
-		{"permitted", c.Permitted}, {"ambient", c.Ambient},
-	}
-	for _, set := range sets {
-		for i, name := range set.list {
-			if _, err := caps.Parse(name); err != nil {
-				return procErr(fmt.Sprintf("capabilities.%s[%d]", set.name, i), "%q is not a capability", name)
-			}
-		}
-	}
-	for i, name := range c.Effective {
-		if !slices.Contains(c.Permitted, name) {
-			return procErr(fmt.Sprintf("capabilities.effective[%d]", i), "%q is not in permitted", name)
-		}
-	}
-	return nil
+	return asProcErr(spec.CheckCapabilities(c, "capabilities"))
 }
 
 func validateProcessRlimits(rl []specs.POSIXRlimit) error {
-	seen := map[string]bool{}
-	for i, r := range rl {
-		field := fmt.Sprintf("rlimits[%d]", i)
-		if _, ok := sys.Rlimit(r.Type); !ok {
-			return procErr(field+".type", "%q is not a resource limit", r.Type)
-		}
-		if seen[r.Type] {
-			return procErr(field+".type", "%q is listed twice", r.Type)
-		}
-		seen[r.Type] = true
-		if r.Soft > r.Hard {
-			return procErr(field, "soft %d is above hard %d", r.Soft, r.Hard)
-		}
+	return asProcErr(spec.CheckRlimits(rl, "rlimits"))
+}
+
+// asProcErr words a spec check of a process field as a process error.
+func asProcErr(err error) error {
+	var fe *spec.FieldError
+	if errors.As(err, &fe) {
+		return procErr(fe.Path, "%s", fe.Msg)
 	}
-	return nil
+	return err
 }
 
 // refuseUnsupported: berth applies no AppArmor profile nor SELinux label,

@@ -102,16 +102,17 @@ func checkProcess(s *specs.Spec) error {
 			return fieldErr(idx("process.env", i), "%q contains a NUL byte", kv)
 		}
 	}
-	if err := checkCaps(p.Capabilities); err != nil {
+	if err := CheckCapabilities(p.Capabilities, "process.capabilities"); err != nil {
 		return err
 	}
-	return checkRlimits(p.Rlimits)
+	return CheckRlimits(p.Rlimits, "process.rlimits")
 }
 
-// checkCaps checks capability names, and the subset rules the kernel
-// enforces at capset and PR_CAP_AMBIENT_RAISE time: effective within
-// permitted.
-func checkCaps(c *specs.LinuxCapabilities) error {
+// CheckCapabilities checks capability names, and the subset rule the kernel
+// enforces at capset time: effective within permitted. base is the JSON
+// path of c ("process.capabilities"; exec's process.json has its own); the
+// error is a *FieldError.
+func CheckCapabilities(c *specs.LinuxCapabilities, base string) error {
 	if c == nil {
 		return nil
 	}
@@ -125,14 +126,14 @@ func checkCaps(c *specs.LinuxCapabilities) error {
 	for _, set := range sets {
 		for i, name := range set.list {
 			if _, err := caps.Parse(name); err != nil {
-				return fieldErr(idx("process.capabilities."+set.name, i), "%q is not a capability", name)
+				return fieldErr(idx(base+"."+set.name, i), "%q is not a capability", name)
 			}
 		}
 	}
 	perm := toSet(c.Permitted)
 	for i, name := range c.Effective {
 		if !perm[name] {
-			return fieldErr(idx("process.capabilities.effective", i), "%q is not in permitted", name)
+			return fieldErr(idx(base+".effective", i), "%q is not in permitted", name)
 		}
 	}
 	// Ambient capabilities outside permitted and inheritable are skipped with
@@ -141,11 +142,12 @@ func checkCaps(c *specs.LinuxCapabilities) error {
 	return nil
 }
 
-// checkRlimits checks rlimit names, duplicates and soft <= hard.
-func checkRlimits(rl []specs.POSIXRlimit) error {
+// CheckRlimits checks rlimit names, duplicates and soft <= hard; base is
+// the JSON path of rl, as for CheckCapabilities.
+func CheckRlimits(rl []specs.POSIXRlimit, base string) error {
 	seen := map[string]bool{}
 	for i, r := range rl {
-		p := idx("process.rlimits", i)
+		p := idx(base, i)
 		if _, ok := rlimits[r.Type]; !ok {
 			return fieldErr(p+".type", "%q is not a resource limit", r.Type)
 		}
