@@ -48,7 +48,7 @@ errors exit 255.`,
 		cli.UintFlag{Name: "preserve-fds", Usage: "pass N extra fds (3..3+N-1) to the process"},
 		cli.StringSliceFlag{Name: "cgroup", Usage: "run in an existing sub-cgroup: [controller[,controller]:]path (repeatable)"},
 		cli.BoolFlag{Name: "ignore-paused", Usage: "allow exec in a paused container"},
-		cli.BoolFlag{Name: "no-subreaper", Usage: "ignored (runc compatibility)", Hidden: true},
+		cli.BoolFlag{Name: "no-subreaper", Usage: "do not become a child subreaper (what the process orphans, without a pid namespace, goes to the host's init)"},
 	},
 	Action: func(ctx *cli.Context) error {
 		if err := execAction(ctx); err != nil {
@@ -94,7 +94,7 @@ func execAction(ctx *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	return runExec(c, o, pidFile, detach, tty)
+	return runExec(c, o, pidFile, detach, ctx.Bool("no-subreaper"), tty)
 }
 
 // execProcessSpec is the process to run: the --process file, or the
@@ -176,13 +176,15 @@ func closeFiles(files ...*os.File) {
 
 // runExec starts the process and, in the foreground, forwards signals to it
 // and exits with its status.
-func runExec(c *libcontainer.Container, o *libcontainer.ExecOpts, pidFile string, detach bool, tty *ttyProxy) error {
+func runExec(c *libcontainer.Container, o *libcontainer.ExecOpts, pidFile string, detach, noSubreaper bool, tty *ttyProxy) error {
 	sigs := make(chan os.Signal, 64)
 	if !detach {
-		// With a pid namespace the process is the stub's child, and must
-		// be reparented to us so we can wait for it.
-		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("become a child subreaper: %w", err)
+		// The process is our child either way (the stub forks it with
+		// CLONE_PARENT); as a subreaper we also adopt what it orphans.
+		if !noSubreaper {
+			if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+				return fmt.Errorf("become a child subreaper: %w", err)
+			}
 		}
 		signal.Notify(sigs, forwarded...)
 	}

@@ -510,3 +510,24 @@ cgroup_of() {
 	[ "$output" = ok ]
 	testcontainer "$ID" running
 }
+
+# exec_orphan_parent ARGS...: exec into a container without a pid namespace
+# a process that orphans a sleep; print the comm of the sleep's new parent.
+exec_orphan_parent() {
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args sleep 100
+	id=$(new_id)
+	run_detached "$id"
+	run berth exec "$@" "$id" sh -c '(sleep 30 & echo $! >/tmp/orphan); sleep 0.3
+		p=$(awk "/^PPid:/ { print \$2 }" /proc/$(cat /tmp/orphan)/status)
+		cat /proc/$p/comm; kill $(cat /tmp/orphan); exit 5'
+	[ "$status" -eq 5 ]
+}
+
+@test "exec adopts what the process orphans; --no-subreaper leaves it to the host" {
+	update_config '.root.readonly = false'
+	exec_orphan_parent
+	[ "$output" = berth ]
+	exec_orphan_parent --no-subreaper
+	[ "$output" != berth ]
+}
