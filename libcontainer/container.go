@@ -30,6 +30,10 @@ const (
 type Container struct {
 	dir   string
 	State State
+	// spec is the config this process already holds (the one create
+	// decoded, or the snapshot once read): `run` starts and deletes the
+	// container it created without decoding config.json again.
+	spec *specs.Spec
 }
 
 // Load finds container id under root.
@@ -92,6 +96,9 @@ func (c *Container) Status() Status {
 
 // Config returns the config.json snapshot taken at create.
 func (c *Container) Config() (*specs.Spec, error) {
+	if c.spec != nil {
+		return c.spec, nil
+	}
 	b, err := os.ReadFile(filepath.Join(c.dir, configFile))
 	if err != nil {
 		return nil, fmt.Errorf("container %q: read config snapshot: %w", c.State.ID, err)
@@ -100,7 +107,35 @@ func (c *Container) Config() (*specs.Spec, error) {
 	if err := json.Unmarshal(b, &s); err != nil {
 		return nil, fmt.Errorf("container %q: parse config snapshot: %w", c.State.ID, err)
 	}
+	c.spec = &s
 	return &s, nil
+}
+
+// lifecycleConfig is what start and delete read of the config snapshot:
+// whether there is a process, and the hooks. Decoding just these is much
+// cheaper than the whole specs.Spec (see initSpec).
+type lifecycleConfig struct {
+	HasProcess bool
+	Hooks      *specs.Hooks
+}
+
+func (c *Container) lifecycleConfig() (*lifecycleConfig, error) {
+	if c.spec != nil {
+		return &lifecycleConfig{HasProcess: c.spec.Process != nil, Hooks: c.spec.Hooks}, nil
+	}
+	b, err := os.ReadFile(filepath.Join(c.dir, configFile))
+	if err != nil {
+		return nil, fmt.Errorf("container %q: read config snapshot: %w", c.State.ID, err)
+	}
+	var s struct {
+		Process json.RawMessage `json:"process"`
+		Hooks   *specs.Hooks    `json:"hooks"`
+	}
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, fmt.Errorf("container %q: parse config snapshot: %w", c.State.ID, err)
+	}
+	has := len(s.Process) > 0 && string(s.Process) != "null"
+	return &lifecycleConfig{HasProcess: has, Hooks: s.Hooks}, nil
 }
 
 // OCIState is the JSON `state` prints: runtime.md's state plus runc's

@@ -154,7 +154,7 @@ func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Cont
 	}
 	undo.release()
 	logrus.Debugf("container %s created, init pid %d", o.ID, p.pid)
-	return &Container{dir: dir, State: *st}, nil
+	return &Container{dir: dir, State: *st, spec: o.Spec}, nil
 }
 
 func newState(o *CreateOpts, p *initProcess, cg cgroups.Manager) *State {

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"time"
 
@@ -29,11 +30,14 @@ func (c *Container) Delete(force bool) error {
 	// The config snapshot goes with the state dir: read the poststop hooks
 	// first. They run once the container is gone; their failure is a
 	// warning (config.md).
-	cfg, _ := c.Config()
+	var hooks *specs.Hooks
+	if lc, err := c.lifecycleConfig(); err == nil {
+		hooks = lc.Hooks
+	}
 	if err := c.destroy(); err != nil {
 		return err
 	}
-	if h := hooksOf(cfg).Poststop; len(h) > 0 {
+	if h := hooksOf(&specs.Spec{Hooks: hooks}).Poststop; len(h) > 0 {
 		warnHooks("poststop", h, hookState(c.State.ID, c.State.Bundle, 0, Stopped, c.State.Annotations))
 	}
 	return nil

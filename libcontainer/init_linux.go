@@ -68,9 +68,11 @@ func readInitConfig(sock *os.File) (*initConfig, error) {
 	if err := json.Unmarshal(msg, &cfg); err != nil {
 		return nil, fmt.Errorf("init config: %w", err)
 	}
-	if err := json.Unmarshal(cfg.SpecJSON, &cfg.Spec); err != nil {
+	var is initSpec
+	if err := json.Unmarshal(cfg.SpecJSON, &is); err != nil {
 		return nil, fmt.Errorf("init config: spec: %w", err)
 	}
+	cfg.Spec = is.spec()
 	if cfg.Spec == nil || cfg.Spec.Linux == nil {
 		return nil, errors.New("init config: no linux section")
 	}

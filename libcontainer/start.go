@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"path/filepath"
 
@@ -37,7 +38,8 @@ func (c *Container) start(notify bool) (*NotifyRelay, error) {
 	default:
 		return nil, fmt.Errorf("cannot start an already %s container: %w", st, ErrWrongState)
 	}
-	if cfg, err := c.Config(); err == nil && cfg.Process == nil {
+	lc, lcErr := c.lifecycleConfig()
+	if lcErr == nil && !lc.HasProcess {
 		return nil, fmt.Errorf("container %q: process is not set in config.json: nothing to start", c.State.ID)
 	}
 	var relay *NotifyRelay
@@ -51,19 +53,20 @@ func (c *Container) start(notify bool) (*NotifyRelay, error) {
 		relay.Close()
 		return nil, err
 	}
-	c.poststart()
+	if lcErr == nil {
+		c.poststart(lc.Hooks)
+	}
 	return relay, nil
 }
 
 // poststart runs the poststart hooks once the process has started; their
 // failure is a warning, as config.md wants.
-func (c *Container) poststart() {
-	cfg, err := c.Config()
-	if err != nil || len(hooksOf(cfg).Poststart) == 0 {
+func (c *Container) poststart(hooks *specs.Hooks) {
+	if hooks == nil || len(hooks.Poststart) == 0 {
 		return
 	}
 	state := hookState(c.State.ID, c.State.Bundle, c.State.InitPid, Running, c.State.Annotations)
-	warnHooks("poststart", hooksOf(cfg).Poststart, state)
+	warnHooks("poststart", hooks.Poststart, state)
 }
 
 // openFifo opens without blocking (a dead init would block us forever),
