@@ -59,3 +59,12 @@ func TestValidate(t *testing.T) {
 		t.Errorf("splitPageServer = %q %d", a, p)
 	}
 }
+
+func TestErrorHintsAtKnownCauses(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "dump.log"), []byte("(0.1) Error (criu/sockets.c:628): sockets: Can't get 1:16 opt: Operation not supported\n"), 0o600)
+	s := newError("dump", &rpcError{msg: "x"}, dir, "dump.log").Error()
+	if !strings.Contains(s, "hint: kernels >= 6.16") || !strings.Contains(s, "CRIU >= 4.2") {
+		t.Errorf("no hint in %q", s)
+	}
+}

@@ -104,6 +104,9 @@ func (r *DumpRequest) dumpPreflight() error {
 		if r.PreDump {
 			return errors.New("--lazy-pages cannot be combined with --pre-dump")
 		}
+		if err := lazyPipePreflight(); err != nil {
+			return err
+		}
 	}
 	if len(need) > 1 {
 		why = "--parent-path with --lazy-pages"

@@ -25,6 +25,8 @@ type Error struct {
 	Err   error  // CRIU's RPC answer, or how criu ended
 	Lines []string
 	Log   string
+	// Hint explains a known CRIU failure (what to install or pass); "".
+	Hint string
 }
 
 func (e *Error) Error() string {
@@ -42,6 +44,9 @@ func (e *Error) Error() string {
 	for _, l := range e.Lines {
 		b.WriteString("\n  ")
 		b.WriteString(l)
+	}
+	if e.Hint != "" {
+		fmt.Fprintf(&b, "\n  hint: %s", e.Hint)
 	}
 	if e.Log != "" {
 		fmt.Fprintf(&b, "\n  (full log: %s)", e.Log)
@@ -66,7 +71,25 @@ func newError(op string, err error, dir, file string) *Error {
 	defer f.Close()
 	e.Log = path
 	e.Lines = errorLines(bufio.NewScanner(f))
+	e.Hint = hintFor(e.Lines)
 	return e
+}
+
+// hints explain CRIU failures whose cause is not in CRIU's words: a log
+// line containing the key gets the value as a hint.
+var hints = []struct{ key, hint string }{
+	{"sockets: Can't get 1:16", "kernels >= 6.16 refuse SO_PASSCRED on non-unix sockets; CRIU >= 4.2 knows (scripts/install-criu.sh installs it)"},
+}
+
+func hintFor(lines []string) string {
+	for _, h := range hints {
+		for _, l := range lines {
+			if strings.Contains(l, h.key) {
+				return h.hint
+			}
+		}
+	}
+	return ""
 }
 
 // benign are CRIU "Error" lines that do not make an operation fail: probes

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
@@ -119,4 +121,49 @@ func CheckFeatures(need string, fs ...Feature) error {
 		return fmt.Errorf("%s needs %w: %s", need, ErrMissingFeature, strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// lazyPipeSize is the pipe size CRIU's lazy page server asks for
+// (F_SETPIPE_SZ of PIPE_MAX_SIZE pages: 819, which the kernel rounds up to
+// 1024 pages). CRIU ignores that call's failure and then splices into fd 0:
+// "page-pipe: splice: -1: Bad file descriptor", "Lazy pages transfer
+// FAILED".
+const lazyPipeSize = 4 << 20
+
+// capSysResource is CAP_SYS_RESOURCE's bit: with it a pipe may exceed
+// fs.pipe-max-size.
+const capSysResource = 24
+
+// lazyPipePreflight tells whether CRIU's page server can size its pipes:
+// it needs CAP_SYS_RESOURCE or fs.pipe-max-size of at least lazyPipeSize.
+func lazyPipePreflight() error {
+	if hasCap(capSysResource) {
+		return nil
+	}
+	b, err := os.ReadFile("/proc/sys/fs/pipe-max-size")
+	if err != nil {
+		return nil // cannot tell: let CRIU try
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n >= lazyPipeSize {
+		return nil
+	}
+	return fmt.Errorf("--lazy-pages needs %w: pipes of %d bytes for CRIU's page server, and this process lacks CAP_SYS_RESOURCE while fs.pipe-max-size is %d (sysctl -w fs.pipe-max-size=%d)",
+		ErrMissingFeature, lazyPipeSize, n, lazyPipeSize)
+}
+
+// hasCap reports whether capability bit c is in this process's effective
+// set.
+func hasCap(c uint) bool {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return false
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "CapEff:"); ok {
+			m, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return err == nil && m&(1<<c) != 0
+		}
+	}
+	return false
 }
