@@ -315,3 +315,93 @@ checkpoint_restore_mode() {
 	[[ "$output" == *"hooks.createRuntime[0]"* ]]
 	assert_no_trace "$id"
 }
+
+# build_dgram_sender: $TEST_DIR/rootfs binary /bin/dgram-send (static Go):
+# dgram-send PATH connects a unix datagram socket to PATH and, every 50 ms,
+# counts on: writes the count to /tmp/count and sends it to PATH.
+build_dgram_sender() {
+	local go src="$TEST_DIR/dgram-send"
+	go=$(command -v go || echo /usr/local/go/bin/go)
+	mkdir -p "$src"
+	cat >"$src/main.go" <<'GO'
+package main
+
+import (
+	"net"
+	"os"
+	"strconv"
+	"time"
+)
+
+func main() {
+	c, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: os.Args[1], Net: "unixgram"})
+	if err != nil {
+		os.Exit(1)
+	}
+	for i := 1; ; i++ {
+		s := strconv.Itoa(i) + "\n"
+		os.WriteFile("/tmp/count", []byte(s), 0o644)
+		c.Write([]byte(s))
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+GO
+	(cd "$src" && printf 'module dgramsend\n\ngo 1.21\n' >go.mod &&
+		CGO_ENABLED=0 GOFLAGS=-mod=mod "$go" build -o "$BUNDLE/rootfs/bin/dgram-send" .)
+}
+
+@test "a unix socket connected to the host survives checkpoint/restore with --ext-unix-sk" {
+	# The host binds a datagram socket in a directory the container gets
+	# at the same path (CRIU reconnects to the peer's name, the host's);
+	# the container's counter sends each number over its connected socket.
+	# CRIU finds a socket's peer through sock_diag of the dumped network
+	# namespace: the container shares the host's.
+	update_config '.linux.namespaces |= map(select(.type != "network"))'
+	build_dgram_sender
+	sock="$TEST_DIR/ext/ext.sock"
+	mkdir -m 0777 -p "$TEST_DIR/ext"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+with open(sys.argv[2], "a", buffering=1) as out:
+    while True:
+        out.write(s.recv(64).decode())
+' "$sock" "$TEST_DIR/got" </dev/null >/dev/null 2>&1 3>&- &
+	track_pid $!
+	wait_for test -S "$sock"
+	update_config '.mounts += [{"destination": $d, "type": "bind", "source": $d, "options": ["rbind", "rw"]}]' \
+		--arg d "$TEST_DIR/ext"
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; exec /bin/dgram-send "$0"' "$sock"
+	id=$(new_id)
+	run_detached "$id"
+	wait_for count_above 5
+	wait_for file_has "$TEST_DIR/got" '^5$'
+
+	# Its peer is outside the container: CRIU refuses without the flag,
+	# and the container goes on.
+	run berth checkpoint --image-path "$IMG" "$id"
+	[ "$status" -ne 0 ]
+	berth_only
+	[[ "$output" == *"Error (criu/sk-unix.c"*"External socket is used. Consider using --ext-unix-sk option."* ]]
+	testcontainer "$id" running
+	rm -rf "$IMG"
+
+	run berth checkpoint --ext-unix-sk --image-path "$IMG" "$id"
+	ok_or_show
+	testcontainer "$id" stopped
+	stopped_at=$(count)
+	sleep 0.3
+	last=$(tail -n1 "$TEST_DIR/got")
+	[ "$last" -eq "$stopped_at" ] # nothing sent while it is on disk
+
+	restore_detached "$id" --ext-unix-sk
+	ok_or_show
+	testcontainer "$id" running
+	# The restored socket is connected to the same host socket: the
+	# numbers go on arriving, from where they stopped.
+	wait_for file_has "$TEST_DIR/got" "^$((stopped_at + 5))\$"
+	[ "$(grep -c "^1\$" "$TEST_DIR/got")" -eq 1 ] # never restarted
+	run berth exec "$id" cat /tmp/count
+	[ "$status" -eq 0 ] && [ "$output" -gt "$stopped_at" ]
+}
