@@ -139,6 +139,10 @@ func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Cont
 	if err := os.WriteFile(filepath.Join(dir, configFile), o.SpecJSON, 0o600); err != nil {
 		return nil, fmt.Errorf("save config snapshot: %w", err)
 	}
+	rootMnt, err := bindHostRootfs(o, undo)
+	if err != nil {
+		return nil, err
+	}
 	p, err := startInit(o, cg, fifo, undo)
 	if err != nil {
 		return nil, err
@@ -149,6 +153,7 @@ func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Cont
 		}
 	}
 	st := newState(o, p, cg)
+	st.RootfsMount = rootMnt
 	if err := saveState(dir, st); err != nil {
 		return nil, err
 	}

@@ -67,9 +67,10 @@ func (c *Container) killAndWait() {
 	}
 }
 
-// destroy removes the cgroups and the state dir. Processes still in the
-// cgroup (left by an init that had no pid namespace) are killed first: a
-// cgroup with tasks cannot be removed.
+// destroy removes the cgroups, the rootfs bind of a container without a
+// mount namespace, and the state dir. Processes still in the cgroup (left
+// by an init that had no pid namespace) are killed first: a cgroup with
+// tasks cannot be removed.
 func (c *Container) destroy() error {
 	if len(c.State.CgroupPaths) > 0 {
 		cg := cgroups.Load(c.State.CgroupPaths)
@@ -77,6 +78,9 @@ func (c *Container) destroy() error {
 		if err := cg.Destroy(); err != nil {
 			return fmt.Errorf("container %q: %w", c.State.ID, err)
 		}
+	}
+	if err := c.detachHostRootfs(); err != nil {
+		return err
 	}
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("container %q: remove state dir: %w", c.State.ID, err)

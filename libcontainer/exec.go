@@ -61,6 +61,10 @@ type execConfig struct {
 	// outside does not inherit from the init.
 	Personality  *specs.LinuxPersonality  `json:"personality,omitempty"`
 	MemoryPolicy *specs.LinuxMemoryPolicy `json:"memoryPolicy,omitempty"`
+	// RootFd, if not 0, is the rootfs bind of a container without a mount
+	// namespace (hostRoot on the parent side), to chroot into.
+	RootFd   int `json:"rootFd,omitempty"`
+	hostRoot *os.File
 }
 
 // Process is a process Exec started in a container.
@@ -116,9 +120,16 @@ func (c *Container) Exec(o *ExecOpts) (*Process, error) {
 		return nil, err
 	}
 	defer nsDir.Close()
+	hostRoot, err := c.openHostRootfs()
+	if err != nil {
+		return nil, err
+	}
+	if hostRoot != nil {
+		defer hostRoot.Close()
+	}
 	cfg := &execConfig{ID: c.State.ID, Process: o.Process, PreserveFds: o.PreserveFds,
 		ConsoleFd: -1, Seccomp: filter, Personality: s.Linux.Personality, MemoryPolicy: s.Linux.MemoryPolicy,
-		bundle: c.State.Bundle}
+		bundle: c.State.Bundle, hostRoot: hostRoot}
 	o.paused = status == Paused
 	return startExec(o, s, cfg, nsDir, cgPaths, func() { lock.Close() })
 }
@@ -183,6 +194,10 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	if o.ConsoleSocket != nil {
 		extra = append(extra, o.ConsoleSocket)
 		cfg.ConsoleFd = syncFd + 2
+	}
+	if cfg.hostRoot != nil {
+		cfg.RootFd = 3 + len(extra)
+		extra = append(extra, cfg.hostRoot)
 	}
 	boot, err := execBootstrap(s, cfg.NsFd)
 	if err != nil {

@@ -74,8 +74,11 @@ func readExecConfig(sock *os.File) (*execConfig, error) {
 
 // setupExec is the exec'd process's sequence, as a list of named steps
 // (create's sequence minus what the container already has: rootfs,
-// sysctl, hostname; the process attributes in the same order). Order: the terminal and the cwd while we are still root (the
-// cwd is resolved in the container's mount namespace, from its root);
+// sysctl, hostname; the process attributes in the same order). Order: the
+// chroot of a container without a mount namespace first (everything after
+// resolves paths in the container); the terminal and the cwd while we are
+// still root (the cwd is resolved in the container's mount namespace, from
+// its root);
 // rlimits and the keyring before the user switch drops the capabilities
 // they need; the seccomp filter as late as it can (see setupContainer);
 // the executable is looked up last, as the user.
@@ -85,6 +88,7 @@ func setupExec(cfg *execConfig, sock *os.File) (string, []string, error) {
 		name string
 		run  func() error
 	}{
+		{"rootfs", func() error { return enterHostRoot(cfg.RootFd) }},
 		{"console", func() error { return execConsole(cfg) }},
 		{"session keyring", func() error { return joinKeyring(&initConfig{ID: cfg.ID}) }},
 		{"rlimits", func() error { return setRlimits(p.Rlimits) }},
@@ -112,6 +116,23 @@ func setupExec(cfg *execConfig, sock *os.File) (string, []string, error) {
 		return "", nil, fmt.Errorf("seccomp: %w", err)
 	}
 	return path, env, nil
+}
+
+// enterHostRoot chroots into the rootfs bind at fd of a container without
+// a mount namespace (see hostmount.go): the stub joined no mount namespace,
+// so "/" is still the host's. Nothing to do when fd is 0.
+func enterHostRoot(fd int) error {
+	if fd == 0 {
+		return nil
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchdir(fd); err != nil {
+		return fmt.Errorf("chdir to the rootfs: %w", err)
+	}
+	if err := unix.Chroot("."); err != nil {
+		return fmt.Errorf("chroot: %w", err)
+	}
+	return unix.Chdir("/")
 }
 
 // execConsole makes a pty from the container's /dev/ptmx, sends the master

@@ -159,10 +159,12 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		Rootfs: cfg.Rootfs, Readonly: cfg.Spec.Root != nil && cfg.Spec.Root.Readonly,
 		Propagation: l.RootfsPropagation, Mounts: cfg.Spec.Mounts, Devices: l.Devices,
 		NoPivot: cfg.NoPivot, MaskedPaths: l.MaskedPaths, ReadonlyPaths: l.ReadonlyPaths,
-		IDMapFds: cfg.IDMapFds,
+		IDMapFds: cfg.IDMapFds, HostMountNS: true,
 	}
 	for _, ns := range l.Namespaces {
 		switch ns.Type {
+		case specs.MountNamespace:
+			rc.HostMountNS = false
 		case specs.UserNamespace:
 			rc.InUserNS = true
 		case specs.CgroupNamespace:

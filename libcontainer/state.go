@@ -25,6 +25,9 @@ type State struct {
 	Owner       string            `json:"owner"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	CgroupPaths map[string]string `json:"cgroupPaths,omitempty"`
+	// RootfsMount is the mount id of the private bind of the rootfs made
+	// for a container without a mount namespace (hostmount.go); 0 otherwise.
+	RootfsMount uint64 `json:"rootfsMount,omitempty"`
 }
 
 const (

@@ -36,6 +36,11 @@ type Config struct {
 	InUserNS bool
 	// InCgroupNS is true when the container has its own cgroup namespace.
 	InCgroupNS bool
+	// HostMountNS is true when the container has no mount namespace: the
+	// parent has bind-mounted the rootfs privately onto itself
+	// (BindHostRootfs), Setup leaves the host's "/" alone, mounts under
+	// that bind and enters it with chroot (see hostns.go).
+	HostMountNS bool
 	// IDMapFds maps the index of an id-mapped bind in Mounts to the fd of
 	// its detached, already id-mapped tree, made by PrepareIDMapped in the
 	// runtime's parent (only it has the privilege on the source's
@@ -61,6 +66,9 @@ type Config struct {
 //  5. pivot_root (or MS_MOVE + chroot with NoPivot), then the configured
 //     propagation is applied again to the new "/".
 //
+// Without a mount namespace (HostMountNS) steps 1 and 2 are the parent's
+// private bind of the rootfs, checked here, and step 5 is a chroot.
+//
 // On return the cwd is the new "/". Console setup (MountConsole) and then
 // Finalize come next.
 func Setup(c *Config) error {
@@ -68,14 +76,21 @@ func Setup(c *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := prepareRoot(rootfs, c.Propagation); err != nil {
-		return err
+	if !c.HostMountNS {
+		if err := prepareRoot(rootfs, c.Propagation); err != nil {
+			return err
+		}
 	}
 	r, err := openRoot(rootfs)
 	if err != nil {
 		return fmt.Errorf("root.path (%s): open: %w", rootfs, err)
 	}
 	defer r.Close()
+	if c.HostMountNS {
+		if err := checkHostRootfs(r); err != nil {
+			return err
+		}
+	}
 	if err := mountAll(r, c); err != nil {
 		return err
 	}
@@ -110,6 +125,14 @@ func realRootfs(path string) (string, error) {
 // again afterwards: what was set in prepareRoot applied to the host's "/",
 // which the container no longer sees.
 func enterRoot(r *root, c *Config) error {
+	if c.HostMountNS {
+		// Never pivot_root or MS_MOVE in the host's namespace; the
+		// propagation was refused by the config checks.
+		if err := chrootRoot(r); err != nil {
+			return fmt.Errorf("chroot (%s): %w", r.path, err)
+		}
+		return nil
+	}
 	enter, how := pivotRoot, "pivot_root"
 	if c.NoPivot {
 		enter, how = moveRoot, "no-pivot move"

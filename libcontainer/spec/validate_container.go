@@ -34,10 +34,25 @@ func checkNamespaces(s *specs.Spec) error {
 			return fieldErr(p+".path", "%q does not exist", ns.Path)
 		}
 	}
-	// Without its own mount namespace the rootfs setup (propagation,
-	// pivot_root) would act on the host's mounts.
-	if !seen[specs.MountNamespace] {
-		return fieldErr("linux.namespaces", "no mount namespace: berth needs one to set up the rootfs")
+	return checkHostMountNS(s, seen)
+}
+
+// checkHostMountNS: without a mount namespace the container inherits the
+// runtime's (config-linux.md), and berth makes its mounts there, under a
+// private bind of the rootfs (rootfs/hostns.go). Refused then is what would
+// need a mount namespace of the container's own: linux.rootfsPropagation
+// (it is the propagation of the container's "/", which here is the host's
+// namespace) and a new user namespace (its root could not mount in a mount
+// namespace owned by the host's user namespace).
+func checkHostMountNS(s *specs.Spec, seen map[specs.LinuxNamespaceType]bool) error {
+	if seen[specs.MountNamespace] {
+		return nil
+	}
+	if p := linux(s).RootfsPropagation; p != "" {
+		return fieldErr("linux.rootfsPropagation", "%q is set but there is no mount namespace", p)
+	}
+	if u := Namespace(s, specs.UserNamespace); u != nil && u.Path == "" {
+		return fieldErr("linux.namespaces", "a new user namespace needs a mount namespace too: the container's mounts would be made in the host's mount namespace, which its root does not own")
 	}
 	return nil
 }

@@ -160,8 +160,16 @@ var validateCases = []validateCase{
 	}, `hooks.poststop[0].timeout: 0 is not a positive number of seconds`},
 	{"no linux section", func(s *specs.Spec) { s.Linux = nil; s.Hostname = "" },
 		`linux: must be set`},
-	{"no mount namespace", func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
-		`linux.namespaces: no mount namespace: berth needs one to set up the rootfs`},
+	{"propagation without a mount namespace", func(s *specs.Spec) {
+		dropNS(s, specs.MountNamespace)
+		s.Linux.RootfsPropagation = "rslave"
+	}, `linux.rootfsPropagation: "rslave" is set but there is no mount namespace`},
+	{"user namespace without a mount namespace", func(s *specs.Spec) {
+		dropNS(s, specs.MountNamespace)
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{HostID: 100000, Size: 65536}}
+	}, `linux.namespaces: a new user namespace needs a mount namespace too: the container's mounts would be made in the host's mount namespace, which its root does not own`},
 	{"missing rootfs", func(s *specs.Spec) { s.Root.Path = "/nonexistent/rootfs" },
 		`root.path: "/nonexistent/rootfs" does not exist`},
 	{"rootfs is a file", func(s *specs.Spec) { s.Root.Path = "/proc/self/status" },
@@ -209,6 +217,11 @@ func TestValidateAccepts(t *testing.T) {
 		"empty memory":     func(s *specs.Spec) { s.Linux.Resources.Memory = &specs.LinuxMemory{} },
 		"rshared":          func(s *specs.Spec) { s.Linux.RootfsPropagation = "rshared" },
 		"empty hooks":      func(s *specs.Spec) { s.Hooks = &specs.Hooks{} },
+		"no mount namespace (the host's is inherited)": func(s *specs.Spec) { dropNS(s, specs.MountNamespace) },
+		"no mount namespace, joined userns": func(s *specs.Spec) {
+			dropNS(s, specs.MountNamespace)
+			addNS(s, specs.UserNamespace, "/proc/self/ns/user")
+		},
 	} {
 		s := Example()
 		mutate(s)
