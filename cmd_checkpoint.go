@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"os"
+	"os/signal"
 	"path/filepath"
 
 	"github.com/berthrt/berth/libcontainer"
+	"github.com/sirupsen/logrus"
 	"github.com/urfave/cli"
 	"golang.org/x/sys/unix"
 )
@@ -61,8 +63,38 @@ var checkpointCommand = cli.Command{
 				return err
 			}
 		}
+		cancel, stop := cancelOnSignal()
+		defer stop()
+		o.Cancel = cancel
 		return c.Checkpoint(o)
 	},
+}
+
+// interrupting are the signals that stop a checkpoint or a restore in
+// progress: criu is killed and what was made undone, instead of berth
+// dying with criu and a half-made container left behind.
+var interrupting = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP}
+
+// cancelOnSignal returns a channel closed on the first interrupting
+// signal, and a func that stops watching (the signals' default action
+// comes back).
+func cancelOnSignal() (<-chan struct{}, func()) {
+	sigs := make(chan os.Signal, 1)
+	cancel := make(chan struct{})
+	done := make(chan struct{})
+	signal.Notify(sigs, interrupting...)
+	go func() {
+		select {
+		case sig := <-sigs:
+			logrus.Debugf("%v: stopping criu", sig)
+			close(cancel)
+		case <-done:
+		}
+	}()
+	return cancel, func() {
+		signal.Stop(sigs)
+		close(done)
+	}
 }
 
 // criuOpts reads the flags checkpoint and restore share.

@@ -50,7 +50,13 @@ var restoreCommand = cli.Command{
 		if !detach {
 			signal.Notify(sigs, forwarded...)
 		}
+		// Until the container is restored, SIGINT/SIGTERM/SIGHUP stop
+		// the restore (criu killed, nothing left) instead of being
+		// forwarded.
+		cancel, stop := cancelOnSignal()
+		o.Criu.Cancel = cancel
 		c, err := libcontainer.Restore(o)
+		stop()
 		if err != nil {
 			return err
 		}

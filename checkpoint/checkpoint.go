@@ -62,6 +62,11 @@ type Options struct {
 	// LsmProfile and LsmMountContext are for restore; this package passes
 	// them on, libcontainer decides whether the host can honour them.
 	LsmProfile, LsmMountContext string
+	// Cancel, when closed, stops the operation: criu is killed (what it
+	// was doing undone as far as this package can: a restore's cgroup
+	// yard mounts) and the call returns an error wrapping ErrInterrupted.
+	// nil: never.
+	Cancel <-chan struct{}
 }
 
 // ExtMount is one mount CRIU must not dump or restore itself. On dump Key is

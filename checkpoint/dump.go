@@ -72,8 +72,12 @@ func Dump(r *DumpRequest) error {
 	if err != nil {
 		return err
 	}
+	s.killOn(r.Cancel)
 	_, err = s.call(&rpc.CriuReq{Type: &t, Opts: opts}, r.onNotify)
 	werr := s.close()
+	if err := s.interrupted(op, err); errors.Is(err, ErrInterrupted) {
+		return err
+	}
 	if err == nil && werr != nil && !r.PreDump {
 		// A pre-dump's criu is killed by closing its socket; any other
 		// criu must exit cleanly.

@@ -18,6 +18,9 @@ var ErrNoCriu = errors.New("criu is not usable")
 // requested operation needs.
 var ErrMissingFeature = errors.New("a CRIU feature this host lacks")
 
+// ErrInterrupted is wrapped when Options.Cancel stopped the operation.
+var ErrInterrupted = errors.New("interrupted: criu was killed")
+
 // Error is a failed CRIU run: what was asked, CRIU's answer, the `Error`
 // lines of its log and where the whole log is.
 type Error struct {

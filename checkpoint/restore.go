@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
@@ -91,10 +93,19 @@ func Restore(r *RestoreRequest) (int, error) {
 	r.cgRoots(opts)
 	pid := 0
 	t := rpc.CriuReqType_RESTORE
+	s.killOn(r.Cancel)
 	_, err = s.call(&rpc.CriuReq{Type: &t, Opts: opts}, func(n *rpc.CriuNotify, oob []byte) error {
 		return r.onNotify(n, oob, &pid)
 	})
 	werr := s.close()
+	if err := s.interrupted("restore", err); errors.Is(err, ErrInterrupted) {
+		if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+		}
+		// A killed criu leaves its cgroup yard mounted in its work dir.
+		unmountCgroupYards(r.logDir())
+		return 0, err
+	}
 	if err == nil && werr != nil {
 		err = fmt.Errorf("criu exited: %w", werr)
 	}
@@ -215,4 +226,31 @@ func recvFile(oob []byte) (*os.File, error) {
 		unix.Close(fd)
 	}
 	return os.NewFile(uintptr(fds[0]), "pty-master-"+strconv.Itoa(fds[0])), nil
+}
+
+// unmountCgroupYards detaches the cgroup yards (".criu.cgyard.XXXXXX", the
+// cgroup hierarchies CRIU mounts while it restores) left in dir by a criu
+// that was killed, and removes their directories.
+func unmountCgroupYards(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	prefix := filepath.Clean(dir) + "/.criu.cgyard."
+	seen := map[string]bool{}
+	for _, l := range strings.Split(string(b), "\n") {
+		f := strings.Fields(l)
+		if len(f) < 5 || !strings.HasPrefix(f[4], prefix) {
+			continue
+		}
+		yard := f[4]
+		if i := strings.Index(yard[len(prefix):], "/"); i >= 0 {
+			yard = yard[:len(prefix)+i]
+		}
+		seen[yard] = true
+	}
+	for yard := range seen {
+		_ = unix.Unmount(yard, unix.MNT_DETACH)
+		_ = os.Remove(yard)
+	}
 }

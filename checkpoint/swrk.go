@@ -6,6 +6,9 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
+	"sync/atomic"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
@@ -16,6 +19,9 @@ import (
 type swrk struct {
 	cmd  *exec.Cmd
 	conn *net.UnixConn
+	// killed is set once cancel killed criu.
+	killed atomic.Bool
+	done   chan struct{}
 }
 
 // swrkIO is what the criu process is given besides its socket.
@@ -56,7 +62,35 @@ func startSwrk(io *swrkIO) (*swrk, error) {
 		fc.Close()
 		return nil, fmt.Errorf("start criu: %w", err)
 	}
-	return &swrk{cmd: cmd, conn: fc.(*net.UnixConn)}, nil
+	return &swrk{cmd: cmd, conn: fc.(*net.UnixConn), done: make(chan struct{})}, nil
+}
+
+// killOn kills criu when cancel is closed before close is called: its
+// socket then ends and the call in progress returns.
+func (s *swrk) killOn(cancel <-chan struct{}) {
+	if cancel == nil {
+		return
+	}
+	go func() {
+		select {
+		case <-cancel:
+			s.killed.Store(true)
+			killTree(s.cmd.Process.Pid)
+			// The call in progress must not wait for a child of
+			// criu's that still holds the other end.
+			s.conn.Close()
+		case <-s.done:
+		}
+	}()
+}
+
+// interrupted turns the error of a call that cancel cut short into one
+// wrapping ErrInterrupted.
+func (s *swrk) interrupted(op string, err error) error {
+	if err == nil || !s.killed.Load() {
+		return err
+	}
+	return fmt.Errorf("criu %s: %w", op, ErrInterrupted)
 }
 
 // Pid is the criu process's pid (restore puts it in the container's
@@ -66,6 +100,7 @@ func (s *swrk) Pid() int { return s.cmd.Process.Pid }
 // close ends the conversation and reaps criu; its exit status only matters
 // when the answer was not read.
 func (s *swrk) close() error {
+	close(s.done)
 	s.conn.Close()
 	return s.cmd.Wait()
 }
@@ -149,4 +184,39 @@ func simpleCall(req *rpc.CriuReq) (*rpc.CriuResp, error) {
 		return nil, fmt.Errorf("criu swrk: %w", cerr)
 	}
 	return resp, nil
+}
+
+// killTree SIGKILLs pid and its descendants (criu forks helpers, and the
+// tasks it restores start as its children, which all hold criu's socket).
+// Each is stopped before its children are read, so none forks or is
+// reparented while the tree is walked.
+func killTree(pid int) {
+	seen := map[int]bool{}
+	for queue := []int{pid}; len(queue) > 0; queue = queue[1:] {
+		p := queue[0]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		_ = unix.Kill(p, unix.SIGSTOP)
+		queue = append(queue, childrenOf(p)...)
+	}
+	for p := range seen {
+		_ = unix.Kill(p, unix.SIGKILL)
+	}
+}
+
+// childrenOf lists the children of every thread of pid.
+func childrenOf(pid int) []int {
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/children", pid, t.Name()))
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/checkpoint"
 	"github.com/moby/sys/mountinfo"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -60,7 +61,8 @@ func (c *Container) Checkpoint(o *CriuOpts) error {
 		return err
 	}
 	defer lock.Close()
-	switch st := c.Status(); st {
+	st := c.Status()
+	switch st {
 	case Running, Paused:
 	case Created:
 		return fmt.Errorf("cannot checkpoint container %q: it is created, not started: %w", c.State.ID, ErrWrongState)
@@ -76,6 +78,11 @@ func (c *Container) Checkpoint(o *CriuOpts) error {
 		return fmt.Errorf("checkpoint %q: %w", c.State.ID, err)
 	}
 	if err := checkpoint.Dump(req); err != nil {
+		if errors.Is(err, checkpoint.ErrInterrupted) && st == Running {
+			// criu died with the tree possibly still frozen: thaw it,
+			// as a failed dump does.
+			_ = cgroups.Load(c.State.CgroupPaths).Freeze(false)
+		}
 		return fmt.Errorf("checkpoint %q: %w", c.State.ID, err)
 	}
 	if !o.LeaveRunning && !o.PreDump {

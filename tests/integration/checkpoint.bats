@@ -205,3 +205,65 @@ start_counter() {
 	[ "$status" -eq 0 ]
 	[ "$(jq -r '.annotations["io.github.berthrt.berth.checkpoint.enabled"]' <<<"$output")" = false ]
 }
+
+# criu_in DIR: the pids of criu processes working in DIR (their cwd).
+criu_in() {
+	local p
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$1" ] || continue
+		grep -q criu "$p/cmdline" 2>/dev/null && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+# rooted_in DIR: the pids of processes whose root is DIR or below.
+rooted_in() {
+	local p r
+	for p in /proc/[0-9]*; do
+		r=$(readlink "$p/root" 2>/dev/null) || continue
+		[[ "$r" == "$1" || "$r" == "$1"/* ]] && echo "${p#/proc/}"
+	done
+	return 0
+}
+
+@test "SIGTERM to restore kills criu and undoes everything: no state, cgroup, mount or process left" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --image-path "$IMG" "$id"
+	ok_or_show
+	berth delete "$id"
+
+	# A createRuntime hook holds the restore while CRIU is mid-way (the
+	# tree's namespaces made, its cgroups populated); the test signals
+	# berth then.
+	update_config '.hooks = {createRuntime: [{path: "/bin/sh", args: ["sh", "-c", $cmd]}]}' \
+		--arg cmd "cat >/dev/null; touch $TEST_DIR/hook-ran; sleep 2"
+	"$BERTH" --root "$BERTH_ROOT" restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$id" \
+		</dev/null >"$TEST_DIR/restore.out" 2>&1 3>&- &
+	berth_pid=$!
+	track_pid "$berth_pid"
+	WAIT_TIMEOUT=20 wait_for test -e "$TEST_DIR/hook-ran"
+	criu_pids=$(criu_in "$IMG")
+	[ -n "$criu_pids" ]
+	[ -n "$(cgroups_named "$id")" ]
+	kill -TERM "$berth_pid"
+	rc=0
+	wait "$berth_pid" || rc=$?
+	[ "$rc" -ne 0 ]
+	berth_only
+	grep -q "interrupted: criu was killed" "$TEST_DIR/restore.out" || { cat "$TEST_DIR/restore.out" >&2; false; }
+	for p in $criu_pids; do wait_for pid_gone "$p"; done
+	[ -z "$(criu_in "$IMG")" ]
+	[ ! -e "$BERTH_ROOT/$id" ]
+	[ -z "$(berth list -q)" ]
+	[ -z "$(cgroups_named "$id")" ]
+	! grep -qE " ($IMG|$BERTH_ROOT/$id)[/ ]" /proc/self/mountinfo
+	[ -z "$(rooted_in "$BERTH_ROOT/$id")" ]
+	[ -z "$(rooted_in "$BUNDLE/rootfs")" ]
+
+	# The image is intact: the same restore, left alone, works.
+	update_config 'del(.hooks)'
+	restore_detached "$id"
+	ok_or_show
+	wait_for count_above "$(count)"
+}

@@ -26,6 +26,15 @@ teardown() {
 	berth_teardown
 }
 
+# allow_lazy_pipes: raise fs.pipe-max-size to the 4 MiB CRIU's page server
+# needs, unless this shell has CAP_SYS_RESOURCE; teardown puts it back.
+allow_lazy_pipes() {
+	has_cap_sys_resource && return 0
+	[ "$(cat /proc/sys/fs/pipe-max-size)" -lt 4194304 ] || return 0
+	cat /proc/sys/fs/pipe-max-size >"$TEST_DIR/pipe-max-size"
+	echo 4194304 >/proc/sys/fs/pipe-max-size
+}
+
 # has_cap_sys_resource: this shell has CAP_SYS_RESOURCE (bit 24).
 has_cap_sys_resource() {
 	local eff
@@ -88,9 +97,8 @@ free_port() {
 		[[ "$output" == *"fs.pipe-max-size is"*"sysctl -w fs.pipe-max-size=4194304"* ]]
 		testcontainer "$id" running
 		[ ! -e "$IMG/inventory.img" ]
-		cat /proc/sys/fs/pipe-max-size >"$TEST_DIR/pipe-max-size"
-		echo 4194304 >/proc/sys/fs/pipe-max-size
 	fi
+	allow_lazy_pipes
 
 	# The dumping side stays up, serving pages, until the restored tree has
 	# them all; it writes \0 to --status-fd once it listens.
@@ -408,4 +416,39 @@ with open(sys.argv[2], "a", buffering=1) as out:
 	[ "$(grep -c "^1\$" "$TEST_DIR/got")" -eq 1 ] # never restarted
 	run berth exec "$id" cat /tmp/count
 	[ "$status" -eq 0 ] && [ "$output" -gt "$stopped_at" ]
+}
+
+@test "SIGTERM to checkpoint kills criu: the container is thawed and goes on running" {
+	# A lazy dump waits, its tree frozen, until its pages are fetched:
+	# the test signals berth then.
+	allow_lazy_pipes
+	set_args sh -c "$COUNTER"
+	id=$(new_id)
+	run_detached "$id"
+	wait_for count_above 5
+	port=$(free_port)
+	mkdir -p "$IMG"
+	"$BERTH" --root "$BERTH_ROOT" checkpoint --lazy-pages --page-server "127.0.0.1:$port" \
+		--status-fd 5 --image-path "$IMG" "$id" 5>"$TEST_DIR/lazy.status" \
+		</dev/null >"$TEST_DIR/ck.out" 2>&1 3>&- &
+	berth_pid=$!
+	track_pid "$berth_pid"
+	WAIT_TIMEOUT=20 wait_for test -s "$TEST_DIR/lazy.status"
+	stopped_at=$(count)
+	sleep 0.3
+	[ "$(count)" -eq "$stopped_at" ] # frozen
+	kill -TERM "$berth_pid"
+	rc=0
+	wait "$berth_pid" || rc=$?
+	[ "$rc" -ne 0 ]
+	berth_only
+	grep -q "interrupted: criu was killed" "$TEST_DIR/ck.out" || { cat "$TEST_DIR/ck.out" >&2; false; }
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$IMG" ] || continue
+		! grep -q criu "$p/cmdline" 2>/dev/null
+	done
+	testcontainer "$id" running
+	wait_for count_above $((stopped_at + 5)) # thawed, counting on
+	run berth exec "$id" true
+	[ "$status" -eq 0 ]
 }
