@@ -22,7 +22,7 @@ var restoreCommand = cli.Command{
 		cli.StringFlag{Name: "pid-file", Usage: "file to write the restored init's pid to"},
 		cli.StringFlag{Name: "console-socket", Usage: "unix socket to send the restored terminal's pty master to"},
 		cli.BoolFlag{Name: "no-subreaper", Usage: "do not become a child subreaper while waiting in the foreground"},
-		cli.BoolFlag{Name: "no-pivot", Usage: "accepted for runc compatibility: CRIU restores the mount namespace itself"},
+		cli.BoolFlag{Name: "no-pivot", Usage: "accepted for runc compatibility, no effect: CRIU restores the mount namespace and pivots into the rootfs itself, and its RPC has no option against that (runc's flag only reaches its own init, which restore never runs)"},
 		cli.StringFlag{Name: "lsm-profile", Usage: "LSM profile of the restored container (type:label)"},
 		cli.StringFlag{Name: "lsm-mount-context", Usage: "LSM mount context of the restored container's mounts"},
 	}, criuFlags...),
@@ -44,7 +44,7 @@ var restoreCommand = cli.Command{
 			}
 		}
 		if ctx.Bool("no-pivot") {
-			logrus.Debug("restore: --no-pivot has no effect: CRIU restores the mount namespace")
+			logrus.Debug("restore: --no-pivot has no effect: CRIU pivots into the rootfs itself and has no option against it")
 		}
 		sigs := make(chan os.Signal, 64)
 		if !detach {

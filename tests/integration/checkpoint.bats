@@ -267,3 +267,21 @@ rooted_in() {
 	ok_or_show
 	wait_for count_above "$(count)"
 }
+
+@test "restore --no-pivot is accepted and restores as without it (CRIU pivots itself, as under runc)" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --image-path "$IMG" "$id"
+	ok_or_show
+	stopped_at=$(count)
+	restore_detached "$id" --no-pivot
+	ok_or_show
+	testcontainer "$id" running
+	wait_for count_above "$stopped_at"
+	[ "$(count)" -lt $((stopped_at + 60)) ] # from where it stopped
+	# The restored tree is rooted in the rootfs, as CRIU's pivot left it.
+	pid=$(container_pid "$id")
+	run berth exec "$id" cat /tmp/count
+	[ "$status" -eq 0 ] && [ "$output" -gt "$stopped_at" ]
+	[ "$(stat -Lc %i "/proc/$pid/root/tmp/count")" = "$(stat -c %i "$BUNDLE/rootfs/tmp/count")" ]
+}
