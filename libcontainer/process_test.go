@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -111,4 +112,52 @@ func TestCleanupOrder(t *testing.T) {
 	c.push(func() { t.Fatal("released undo ran") })
 	c.release()
 	c.run()
+}
+
+// TestInitSpecKeepsWhatTheInitReads decodes one config with every field the
+// init reads both ways and checks the trimmed initSpec loses none of them.
+func TestInitSpecKeepsWhatTheInitReads(t *testing.T) {
+	full := &specs.Spec{
+		Process: &specs.Process{Args: []string{"sh"}, Cwd: "/w", Env: []string{"A=1"},
+			User:         specs.User{UID: 1, GID: 2, AdditionalGids: []uint32{3}},
+			Capabilities: &specs.LinuxCapabilities{Bounding: []string{"CAP_KILL"}},
+			Rlimits:      []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 9, Soft: 8}},
+			Scheduler:    &specs.Scheduler{Policy: "SCHED_IDLE"},
+			IOPriority:   &specs.LinuxIOPriority{Class: "IOPRIO_CLASS_IDLE"},
+			ConsoleSize:  &specs.Box{Height: 5, Width: 6}, NoNewPrivileges: true},
+		Root:     &specs.Root{Path: "rootfs", Readonly: true},
+		Hostname: "h", Domainname: "d",
+		Mounts: []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc", Options: []string{"nosuid"},
+			UIDMappings: []specs.LinuxIDMapping{{ContainerID: 0, HostID: 1, Size: 2}}}},
+		Hooks: &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}},
+			StartContainer: []specs.Hook{{Path: "/bin/false", Args: []string{"false"}}}},
+		Linux: &specs.Linux{
+			Namespaces:        []specs.LinuxNamespace{{Type: "mount"}, {Type: "user", Path: "/p"}},
+			Devices:           []specs.LinuxDevice{{Path: "/dev/x", Type: "c", Major: 1, Minor: 3}},
+			Sysctl:            map[string]string{"net.ipv4.ip_forward": "1"},
+			RootfsPropagation: "slave", MaskedPaths: []string{"/m"}, ReadonlyPaths: []string{"/r"},
+			Personality:  &specs.LinuxPersonality{Domain: "LINUX32"},
+			MemoryPolicy: &specs.LinuxMemoryPolicy{Mode: "MPOL_BIND", Nodes: "0"},
+			// not read by the init: must not matter
+			Resources: &specs.LinuxResources{CPU: &specs.LinuxCPU{Cpus: "0"}},
+		},
+	}
+	b, err := json.Marshal(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var is initSpec
+	if err := json.Unmarshal(b, &is); err != nil {
+		t.Fatal(err)
+	}
+	got := is.spec()
+	want := *full
+	l := *full.Linux
+	l.Resources = nil
+	want.Linux = &l
+	if !reflect.DeepEqual(got, &want) {
+		gb, _ := json.Marshal(got)
+		wb, _ := json.Marshal(&want)
+		t.Errorf("initSpec lost fields:\n got %s\nwant %s", gb, wb)
+	}
 }
