@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
@@ -173,6 +174,18 @@ func (o *Options) common(ro *rpc.CriuOpts, work *os.File) {
 	if work != nil {
 		ro.WorkDirFd = proto.Int32(int32(work.Fd()))
 	}
+	ro.NetworkLock = networkLock()
+}
+
+// networkLock is how CRIU locks a network namespace it dumps or restores:
+// its default, iptables, runs iptables-restore; where there is none, CRIU's
+// own nftables (it links libnftables) does the same without a binary.
+func networkLock() *rpc.CriuNetworkLockMethod {
+	if _, err := exec.LookPath("iptables-restore"); err == nil {
+		return nil
+	}
+	m := rpc.CriuNetworkLockMethod_NFTABLES
+	return &m
 }
 
 // onNotify handles the dump's notifications: only status-ready (the lazy

@@ -1,0 +1,58 @@
+#!/usr/bin/env bats
+# Run INSIDE the VM: checkpoint and restore under the systemd cgroup driver
+# (berth --systemd-cgroup) on cgroup v2: the restored container gets its
+# transient scope unit back, with config.json's limits. scripts/vm-test.sh
+# stages the host's CRIU into the VM; without it these tests skip.
+
+load ../integration/helpers
+
+setup_file() {
+	[ -d /run/systemd/system ] || skip "systemd is not running"
+	berth_setup_file
+}
+teardown_file() { berth_teardown_file; }
+setup() {
+	berth_setup
+	criu check >/dev/null 2>&1 || skip "no working criu on PATH (scripts/vm-test.sh stages the host's)"
+	setup_bundle
+	update_config '.root.readonly = false'
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
+	IMG="$TEST_DIR/img"
+}
+teardown() { berth_teardown; }
+
+count() { cat "$BUNDLE/rootfs/tmp/count" 2>/dev/null || echo 0; }
+count_above() { [ "$(count)" -gt "$1" ]; }
+unit_prop() { systemctl show -p "$2" --value "$1"; }
+
+@test "systemd: a restored container is back in its scope unit, with its limits, counting from where it stopped" {
+	update_config '.linux.resources += {"memory": {"limit": 67108864}, "pids": {"limit": 20}}'
+	id=$(new_id)
+	run berth_detached --systemd-cgroup run --detach --bundle "$BUNDLE" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	unit="berth-$id.scope"
+	WAIT_TIMEOUT=30 wait_for count_above 3
+
+	run berth --systemd-cgroup checkpoint --image-path "$IMG" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id" stopped
+	stopped_at=$(count)
+	berth --systemd-cgroup delete "$id"
+	! systemctl is-active -q "$unit"
+
+	run berth_detached --systemd-cgroup restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$id"
+	[ "$status" -eq 0 ] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+	WAIT_TIMEOUT=30 wait_for count_above "$stopped_at"
+	[ "$(count)" -lt $((stopped_at + 60)) ] # from where it stopped
+	systemctl is-active "$unit"
+	[ "$(unit_prop "$unit" MemoryMax)" = 67108864 ]
+	[ "$(unit_prop "$unit" TasksMax)" = 20 ]
+	pid=$(container_pid "$id")
+	[ "$(sed -n 's/^0:://p' "/proc/$pid/cgroup")" = "/system.slice/$unit" ]
+	[ "$(cat "/sys/fs/cgroup/system.slice/$unit/memory.max")" = 67108864 ]
+	[ "$(cat "/sys/fs/cgroup/system.slice/$unit/pids.max")" = 20 ]
+
+	berth --systemd-cgroup delete -f "$id"
+	! systemctl is-active -q "$unit"
+}
