@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sys"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -103,12 +104,12 @@ func (c *Container) Config() (*specs.Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("container %q: read config snapshot: %w", c.State.ID, err)
 	}
-	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
+	s, err := spec.Decode(b)
+	if err != nil {
 		return nil, fmt.Errorf("container %q: parse config snapshot: %w", c.State.ID, err)
 	}
-	c.spec = &s
-	return &s, nil
+	c.spec = s
+	return s, nil
 }
 
 // lifecycleConfig is what start and delete read of the config snapshot:
