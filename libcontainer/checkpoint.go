@@ -69,6 +69,11 @@ func (c *Container) Checkpoint(o *CriuOpts) error {
 	default:
 		return fmt.Errorf("cannot checkpoint container %q: it is %s: %w", c.State.ID, st, ErrWrongState)
 	}
+	if c.State.RootfsMount != 0 {
+		// Its mounts live in the host's mount namespace, which CRIU
+		// would dump (and restore) whole.
+		return fmt.Errorf("cannot checkpoint container %q: it has no mount namespace of its own (linux.namespaces has no \"mount\"); CRIU needs one", c.State.ID)
+	}
 	cfg, err := c.Config()
 	if err != nil {
 		return err

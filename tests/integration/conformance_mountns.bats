@@ -137,3 +137,17 @@ host_mounts_under() {
 	assert_no_trace "$id"
 	[[ "$output" == *"a new user namespace needs a mount namespace too"* ]]
 }
+
+@test "no mount namespace: checkpoint is refused, says why, and the container keeps running" {
+	command -v criu >/dev/null || skip "no criu on PATH"
+	local id
+	id=$(new_id)
+	set_args sleep 100
+	run_detached "$id"
+	run berth checkpoint --image-path "$TEST_DIR/img" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot checkpoint container \"$id\": it has no mount namespace of its own"* ]]
+	[ ! -e "$TEST_DIR/img/inventory.img" ]
+	testcontainer "$id" running
+	berth delete -f "$id"
+}
