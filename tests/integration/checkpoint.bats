@@ -121,7 +121,7 @@ start_counter() {
 		[ ! -e "$IMG/pre/inventory.img" ]
 		berth_only
 		[[ "$output" == *"--pre-dump needs a CRIU feature this host lacks: memory dirty tracking"* ]]
-		skip "kernel $(uname -r) has no memory dirty tracking (criu check --feature mem_dirty_track fails; CONFIG_MEM_SOFT_DIRTY off): checked the preflight's message"
+		skip "kernel $(uname -r) has no memory dirty tracking (CONFIG_MEM_SOFT_DIRTY off): checked the preflight's message; tests/vm/checkpoint.bats runs the chain in the VM"
 	fi
 	ok_or_show
 	testcontainer "$id" running
