@@ -285,3 +285,18 @@ rooted_in() {
 	[ "$status" -eq 0 ] && [ "$output" -gt "$stopped_at" ]
 	[ "$(stat -Lc %i "/proc/$pid/root/tmp/count")" = "$(stat -c %i "$BUNDLE/rootfs/tmp/count")" ]
 }
+
+@test "--work-path: CRIU's logs go there, not into the image directory" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --image-path "$IMG" --work-path "$TEST_DIR/work-dump" "$id"
+	ok_or_show
+	[ -s "$TEST_DIR/work-dump/dump.log" ]
+	[ ! -e "$IMG/dump.log" ]
+	berth delete "$id"
+	restore_detached "$id" --work-path "$TEST_DIR/work-restore"
+	ok_or_show
+	[ -s "$TEST_DIR/work-restore/restore.log" ]
+	[ ! -e "$IMG/restore.log" ]
+	berth delete -f "$id"
+}
