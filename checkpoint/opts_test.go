@@ -32,7 +32,7 @@ func TestFlagsReachCRIU(t *testing.T) {
 		"leave-running": d.GetLeaveRunning(), "manage-cgroups-mode": d.GetManageCgroupsMode().String() == "STRICT",
 		"empty-ns": d.GetEmptyNs() == unix.CLONE_NEWNET, "parent-path": d.GetParentImg() == "../pre" && d.GetTrackMem(),
 		"page-server": d.GetPs().GetAddress() == "127.0.0.1" && d.GetPs().GetPort() == 27,
-		"work-path": d.WorkDirFd != nil, "pid": d.GetPid() == 7, "root": d.GetRoot() == "/r",
+		"work-path":   d.WorkDirFd != nil, "pid": d.GetPid() == 7, "root": d.GetRoot() == "/r",
 	} {
 		if !ok {
 			t.Errorf("dump: --%s does not reach CRIU", name)
@@ -43,7 +43,7 @@ func TestFlagsReachCRIU(t *testing.T) {
 		"tcp-established": r.GetTcpEstablished(), "ext-unix-sk": r.GetExtUnixSk(), "shell-job": r.GetShellJob(),
 		"file-locks": r.GetFileLocks(), "auto-dedup": r.GetAutoDedup(), "lazy-pages": r.GetLazyPages(),
 		"manage-cgroups-mode": r.GetManageCgroupsMode().String() == "STRICT",
-		"empty-ns": r.GetEmptyNs() == unix.CLONE_NEWNET, "lsm-profile": r.GetLsmProfile() == "p",
+		"empty-ns":            r.GetEmptyNs() == unix.CLONE_NEWNET, "lsm-profile": r.GetLsmProfile() == "p",
 		"lsm-mount-context": r.GetLsmMountContext() == "c", "work-path": r.WorkDirFd != nil,
 	} {
 		if !ok {
