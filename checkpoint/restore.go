@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 )
@@ -232,22 +233,17 @@ func recvFile(oob []byte) (*os.File, error) {
 // cgroup hierarchies CRIU mounts while it restores) left in dir by a criu
 // that was killed, and removes their directories.
 func unmountCgroupYards(dir string) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
+	prefix := filepath.Join(dir, ".criu.cgyard.")
+	mounts, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Dir(prefix)))
 	if err != nil {
 		return
 	}
-	prefix := filepath.Clean(dir) + "/.criu.cgyard."
 	seen := map[string]bool{}
-	for _, l := range strings.Split(string(b), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 5 || !strings.HasPrefix(f[4], prefix) {
-			continue
+	for _, m := range mounts {
+		if yard, ok := strings.CutPrefix(m.Mountpoint, prefix); ok {
+			yard, _, _ = strings.Cut(yard, "/")
+			seen[prefix+yard] = true
 		}
-		yard := f[4]
-		if i := strings.Index(yard[len(prefix):], "/"); i >= 0 {
-			yard = yard[:len(prefix)+i]
-		}
-		seen[yard] = true
 	}
 	for yard := range seen {
 		_ = unix.Unmount(yard, unix.MNT_DETACH)

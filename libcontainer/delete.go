@@ -2,12 +2,12 @@ package libcontainer
 
 import (
 	"fmt"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"time"
 
 	"github.com/berthrt/berth/cgroups"
 	"github.com/berthrt/berth/libcontainer/sys"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -30,15 +30,15 @@ func (c *Container) Delete(force bool) error {
 	// The config snapshot goes with the state dir: read the poststop hooks
 	// first. They run once the container is gone; their failure is a
 	// warning (config.md).
-	var hooks *specs.Hooks
-	if lc, err := c.lifecycleConfig(); err == nil {
-		hooks = lc.Hooks
+	var poststop []specs.Hook
+	if lc, err := c.lifecycleConfig(); err == nil && lc.Hooks != nil {
+		poststop = lc.Hooks.Poststop
 	}
 	if err := c.destroy(); err != nil {
 		return err
 	}
-	if h := hooksOf(&specs.Spec{Hooks: hooks}).Poststop; len(h) > 0 {
-		warnHooks("poststop", h, hookState(c.State.ID, c.State.Bundle, 0, Stopped, c.State.Annotations))
+	if len(poststop) > 0 {
+		warnHooks("poststop", poststop, hookState(c.State.ID, c.State.Bundle, 0, Stopped, c.State.Annotations))
 	}
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sync"
 	"github.com/berthrt/berth/nsenter"
+	"github.com/berthrt/berth/rootfs"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
@@ -126,13 +127,7 @@ func enterHostRoot(fd int) error {
 		return nil
 	}
 	defer unix.Close(fd)
-	if err := unix.Fchdir(fd); err != nil {
-		return fmt.Errorf("chdir to the rootfs: %w", err)
-	}
-	if err := unix.Chroot("."); err != nil {
-		return fmt.Errorf("chroot: %w", err)
-	}
-	return unix.Chdir("/")
+	return rootfs.ChrootFd(fd)
 }
 
 // execConsole makes a pty from the container's /dev/ptmx, sends the master

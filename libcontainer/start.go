@@ -3,11 +3,11 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"path/filepath"
 
 	"github.com/berthrt/berth/libcontainer/sys"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 

@@ -119,7 +119,14 @@ func DetachHostRootfs(rootfs string, id uint64) error {
 // chrootRoot enters the rootfs with chroot: the container shares the host's
 // mount namespace, where pivot_root would change the host's "/".
 func chrootRoot(r *root) error {
-	if err := unix.Fchdir(int(r.dir.Fd())); err != nil {
+	return ChrootFd(int(r.dir.Fd()))
+}
+
+// ChrootFd makes the directory at fd the root and the cwd. It is how the
+// init, and later a process exec'd into the container, enter the rootfs
+// bind of a container without a mount namespace.
+func ChrootFd(fd int) error {
+	if err := unix.Fchdir(fd); err != nil {
 		return fmt.Errorf("chdir to rootfs: %w", err)
 	}
 	if err := unix.Chroot("."); err != nil {
