@@ -78,21 +78,30 @@ func Create(o *CreateOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
+	return inNewStateDir(o.Root, o.ID, dir, func(undo *cleanup) (*Container, error) {
+		return create(o, dir, cg, undo)
+	})
+}
+
+// inNewStateDir makes the state dir of a new container (create, restore),
+// runs build under its lock, and undoes everything pushed on undo if build
+// fails.
+func inNewStateDir(root, id, dir string, build func(undo *cleanup) (*Container, error)) (c *Container, err error) {
 	var undo cleanup
 	defer func() {
 		if err != nil {
 			undo.run()
 		}
 	}()
-	if err := makeStateDir(o.Root, dir, &undo); err != nil {
-		return nil, fmt.Errorf("container %q: %w", o.ID, err)
+	if err := makeStateDir(root, dir, &undo); err != nil {
+		return nil, fmt.Errorf("container %q: %w", id, err)
 	}
 	lock, err := lockDir(dir, true)
 	if err != nil {
 		return nil, err
 	}
 	defer lock.Close()
-	return create(o, dir, cg, &undo)
+	return build(&undo)
 }
 
 func makeStateDir(root, dir string, undo *cleanup) error {

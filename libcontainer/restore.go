@@ -54,21 +54,9 @@ func Restore(o *RestoreOpts) (c *Container, err error) {
 	if err != nil {
 		return nil, err
 	}
-	var undo cleanup
-	defer func() {
-		if err != nil {
-			undo.run()
-		}
-	}()
-	if err := makeStateDir(o.Root, dir, &undo); err != nil {
-		return nil, fmt.Errorf("container %q: %w", o.ID, err)
-	}
-	lock, err := lockDir(dir, true)
-	if err != nil {
-		return nil, err
-	}
-	defer lock.Close()
-	c, err = restore(o, dir, cg, &undo)
+	c, err = inNewStateDir(o.Root, o.ID, dir, func(undo *cleanup) (*Container, error) {
+		return restore(o, dir, cg, undo)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("restore %q: %w", o.ID, err)
 	}
