@@ -210,8 +210,8 @@ func runExec(c *libcontainer.Container, o *libcontainer.ExecOpts, pidFile string
 		return nil
 	}
 	go forwardToProcess(p, sigs, tty)
+	// No signal.Stop: see noSignalStop.
 	status, err := p.Wait()
-	signal.Stop(sigs)
 	if tty != nil {
 		tty.drain()
 	}
