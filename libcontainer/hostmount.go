@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/rootfs"
@@ -26,12 +27,34 @@ func bindHostRootfs(o *CreateOpts, undo *cleanup) (uint64, error) {
 		return 0, nil
 	}
 	path := rootfsPath(o.Bundle, o.Spec)
+	if other := hostRootfsUser(o.Root, o.ID, path); other != "" {
+		return 0, fmt.Errorf("root.path (%s): used by container %q, which has no mount namespace either: a second bind would cover its mounts, and deleting it would leave them behind", path, other)
+	}
 	id, err := rootfs.BindHostRootfs(path)
 	if err != nil {
 		return 0, fmt.Errorf("no mount namespace: %w", err)
 	}
 	undo.push(func() { _ = rootfs.DetachHostRootfs(path, id) })
 	return id, nil
+}
+
+// hostRootfsUser names another container under root that has its rootfs
+// bind on rootfs (the same directory), or returns "".
+func hostRootfsUser(root, id, rootfs string) string {
+	want, err := filepath.EvalSymlinks(rootfs)
+	if err != nil {
+		return ""
+	}
+	cs, _ := List(root)
+	for _, c := range cs {
+		if c.State.ID == id || c.State.RootfsMount == 0 {
+			continue
+		}
+		if got, err := filepath.EvalSymlinks(c.State.Rootfs); err == nil && got == want {
+			return c.State.ID
+		}
+	}
+	return ""
 }
 
 // detachHostRootfs undoes bindHostRootfs at delete.

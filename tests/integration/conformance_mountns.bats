@@ -151,3 +151,23 @@ host_mounts_under() {
 	testcontainer "$id" running
 	berth delete -f "$id"
 }
+
+@test "no mount namespace: a second container on the same rootfs is refused, and the first is untouched" {
+	local a b
+	a=$(new_id)
+	b=$(new_id)
+	set_args sleep 100
+	create_container "$a"
+	before="$(host_mounts_under "$BUNDLE")"
+	run berth create --bundle "$BUNDLE" "$b"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"root.path ($BUNDLE/rootfs): used by container \"$a\", which has no mount namespace either"* ]] || { echo "$output" >&2; false; }
+	# nothing of b: no state, no cgroup, no extra mount
+	[ ! -e "$BERTH_ROOT/$b" ]
+	[ -z "$(cgroups_named "$b")" ]
+	[ "$(host_mounts_under "$BUNDLE")" = "$before" ]
+	testcontainer "$a" created
+	berth delete -f "$a"
+	run host_mounts_under "$BUNDLE"
+	[ -z "$output" ]
+}
