@@ -300,3 +300,120 @@ rooted_in() {
 	[ ! -e "$IMG/restore.log" ]
 	berth delete -f "$id"
 }
+
+# pages_allocated DIR: bytes the page images of DIR take on disk (holes
+# punched by --auto-dedup do not count).
+pages_allocated() { du -cB1 "$1"/pages-*.img | tail -1 | cut -f1; }
+
+@test "restore --auto-dedup punches the restored pages out of the image; without it the image stays whole" {
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --image-path "$IMG" "$id"
+	ok_or_show
+	cp -a "$IMG" "$TEST_DIR/img2"
+	full=$(pages_allocated "$IMG")
+	[ "$full" -gt 0 ]
+	berth delete "$id"
+
+	restore_detached "$id"
+	ok_or_show
+	[ "$(pages_allocated "$IMG")" -eq "$full" ] # untouched
+	berth delete -f "$id"
+
+	IMG="$TEST_DIR/img2"
+	restore_detached "$id" --auto-dedup
+	ok_or_show
+	after=$(pages_allocated "$IMG")
+	echo "page images: $full bytes before, $after after restore --auto-dedup" >&2
+	[ "$after" -lt $((full / 2)) ]
+	at=$(count)
+	wait_for count_above "$at" # and the container goes on
+	berth delete -f "$id"
+}
+
+@test "--link-remap: an open file removed from its path but linked elsewhere is refused without it, linked back with it" {
+	# /tmp/a is opened, then removed; /tmp/b keeps the inode alive (nlink 1),
+	# so CRIU can neither reopen it by its path nor treat it as a ghost.
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; echo kept >/tmp/a; ln /tmp/a /tmp/b; exec 7</tmp/a; rm /tmp/a; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	id=$(new_id)
+	start_counter "$id"
+	run berth checkpoint --image-path "$IMG" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"link-remap"* || "$output" == *"link_remap"* ]] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+
+	run berth checkpoint --link-remap --image-path "$IMG" "$id"
+	ok_or_show
+	ls -a "$BUNDLE/rootfs/tmp" | grep -q '^link_remap\.' || { ls -la "$BUNDLE/rootfs/tmp" >&2; false; }
+	berth delete "$id"
+	restore_detached "$id"
+	ok_or_show
+	pid=$(container_pid "$id")
+	[ "$(cat "/proc/$pid/fd/7")" = kept ]
+	berth delete -f "$id"
+}
+
+# add_flock: the host's flock(1) and the libraries it loads, into the rootfs
+# (busybox has no flock applet).
+add_flock() {
+	local f
+	for f in /usr/bin/flock $(ldd /usr/bin/flock | grep -o '/[^ ]*'); do
+		mkdir -p "$BUNDLE/rootfs$(dirname "$f")"
+		cp -L "$f" "$BUNDLE/rootfs$f"
+	done
+}
+
+@test "--file-locks: a held flock is refused without it, and held again after restore with it" {
+	add_flock
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1 9>/tmp/lock; /usr/bin/flock -x 9 || exit 1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	id=$(new_id)
+	start_counter "$id"
+	! flock -n "$BUNDLE/rootfs/tmp/lock" true # the container holds it
+
+	run berth checkpoint --image-path "$IMG" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"file-locks"* || "$output" == *"file lock"* ]] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+
+	run berth checkpoint --file-locks --image-path "$IMG" "$id"
+	ok_or_show
+	testcontainer "$id" stopped
+	flock -n "$BUNDLE/rootfs/tmp/lock" true # released with the container
+	berth delete "$id"
+	at=$(count)
+	restore_detached "$id" --file-locks
+	ok_or_show
+	wait_for count_above "$at"
+	! flock -n "$BUNDLE/rootfs/tmp/lock" true # held again
+	berth delete -f "$id"
+}
+
+# lo_flags ID: the container's loopback flags (0x9: up, 0x8: down).
+lo_flags() { berth exec "$1" cat /sys/class/net/lo/flags; }
+
+@test "--empty-ns network: the network namespace's content is neither dumped nor restored" {
+	id=$(new_id)
+	start_counter "$id"
+	berth exec --cap CAP_NET_ADMIN "$id" ip link set lo up
+	[ "$(lo_flags "$id")" = 0x9 ]
+
+	# Without it, the loopback comes back up.
+	run berth checkpoint --image-path "$IMG/full" "$id"
+	ok_or_show
+	berth delete "$id"
+	IMG="$TEST_DIR/img/full" restore_detached "$id"
+	ok_or_show
+	[ "$(lo_flags "$id")" = 0x9 ]
+
+	# With it, the restored namespace is empty: loopback down.
+	run berth checkpoint --empty-ns network --image-path "$IMG/empty" "$id"
+	ok_or_show
+	! ls "$IMG"/empty/netdev-*.img >/dev/null 2>&1 # no links dumped
+	berth delete "$id"
+	IMG="$TEST_DIR/img/empty" restore_detached "$id" --empty-ns network
+	ok_or_show
+	[ "$(lo_flags "$id")" = 0x8 ]
+	at=$(count)
+	wait_for count_above "$at"
+	berth delete -f "$id"
+}
