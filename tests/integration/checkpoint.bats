@@ -417,3 +417,21 @@ lo_flags() { berth exec "$1" cat /sys/class/net/lo/flags; }
 	wait_for count_above "$at"
 	berth delete -f "$id"
 }
+
+@test "--shell-job: a container whose stdio is a terminal outside it is refused without it (CRIU's words) and dumped with it" {
+	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	id=$(new_id)
+	# script(1) gives berth, and so the detached container, a pty of the
+	# host's devpts as stdio: a terminal CRIU cannot find in the container.
+	script -qec "$BERTH --root $BERTH_ROOT run --detach --bundle $BUNDLE $id" /dev/null
+	wait_for count_above 5
+	run berth checkpoint --leave-running --image-path "$IMG/no" "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Can't lookup mount"*"/dev/pts/"* ]] || { echo "$output" >&2; false; }
+	testcontainer "$id" running
+	run berth checkpoint --leave-running --shell-job --image-path "$IMG/yes" "$id"
+	ok_or_show
+	[ -e "$IMG/yes/inventory.img" ]
+	testcontainer "$id" running
+	berth delete -f "$id"
+}
