@@ -577,8 +577,12 @@ var sealed struct {
 // createHooks runs the parent's hooks of create, prestart then createRuntime
 // (in the runtime namespaces, the init waiting before its pivot), and
 // returns the state the init passes to its own hooks.
+//
+// Their state says "created": runtime.md's lifecycle makes these hooks
+// steps 3-5, and "created" is the status "after step 2" ("creating" is
+// step 2 itself). runc says "creating" here; crun, like berth, "created".
 func createHooks(o *CreateOpts, pid int) ([]byte, error) {
-	state := hookState(o.ID, o.Bundle, pid, Creating, o.Spec.Annotations)
+	state := hookState(o.ID, o.Bundle, pid, Created, o.Spec.Annotations)
 	h := hooksOf(o.Spec)
 	if err := runHooks("prestart", h.Prestart, state); err != nil {
 		return nil, err

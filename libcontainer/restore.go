@@ -189,9 +189,10 @@ func restoreRequest(o *RestoreOpts, root string, notes *imageNotes, fds []string
 	if h := hooksOf(o.Spec); len(h.Prestart)+len(h.CreateRuntime) > 0 {
 		// As runc does: the hooks that create runs once the namespaces
 		// exist run when CRIU has made the restored ones, with the
-		// restored init's pid; a failing hook fails the restore.
+		// restored init's pid and, as for create, status "created"; a
+		// failing hook fails the restore.
 		req.OnSetupNamespaces = func(pid int) error {
-			state := hookState(o.ID, o.Bundle, pid, Creating, o.Spec.Annotations)
+			state := hookState(o.ID, o.Bundle, pid, Created, o.Spec.Annotations)
 			if err := runHooks("prestart", h.Prestart, state); err != nil {
 				return err
 			}

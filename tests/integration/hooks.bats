@@ -62,7 +62,7 @@ field() { sed -n "s/^$2=//p" "$OUT/$1"; }
 		[ "$(field $k args)" = extra-arg ]
 		[ "$(field $k env)" = set-by-config ]
 		field $k state | jq -e --arg id "$id" --argjson pid "$pid" \
-			'.id == $id and .pid == $pid and .status == "creating" and .bundle != ""' >/dev/null
+			'.id == $id and .pid == $pid and .status == "created" and .bundle != ""' >/dev/null
 	done
 	# prestart and createRuntime in the runtime's namespaces, createContainer
 	# in the container's.
