@@ -208,7 +208,9 @@ func execProcess(cfg *initConfig, path string, env []string) error {
 	if _, err := unix.Write(fifo, []byte("0")); err != nil {
 		return fmt.Errorf("write exec fifo: %w", err)
 	}
-	unix.Close(fifo)
+	// fifo stays open, close-on-exec: start waits for its end, which
+	// execve makes, to run the poststart hooks after the process is
+	// executed.
 	unix.Close(cfg.FifoFd)
 	if err := closeExecFrom(3 + cfg.PreserveFds); err != nil {
 		return err

@@ -71,7 +71,11 @@ func (c *Container) poststart(hooks *specs.Hooks) {
 
 // openFifo opens without blocking (a dead init would block us forever),
 // then polls for the init's answer while checking the init is alive: "0",
-// or "E" and the error of a startContainer hook.
+// or "E" and the error of a startContainer hook. After "0" it waits for
+// the end of the fifo: the init keeps its end open close-on-exec, so the
+// end comes when execve has replaced it with the user process (or the
+// init died trying), and the poststart hooks run after the process is
+// executed, as config.md wants, not while the init is still closing fds.
 func (c *Container) openFifo() error {
 	path := filepath.Join(c.dir, fifoFile)
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -81,6 +85,7 @@ func (c *Container) openFifo() error {
 	defer unix.Close(fd)
 	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 	buf := make([]byte, 4096)
+	told := false
 	for {
 		n, err := unix.Poll(fds, 100)
 		if err != nil && err != unix.EINTR {
@@ -88,17 +93,22 @@ func (c *Container) openFifo() error {
 		}
 		if n > 0 {
 			r, err := unix.Read(fd, buf)
-			if r > 0 && buf[0] == 'E' {
+			if r > 0 && buf[0] == 'E' && !told {
 				return fmt.Errorf("container %q: %s", c.State.ID, buf[1:r])
 			}
 			if r > 0 {
-				break
+				told = true
+			} else if r == 0 && err == nil && told {
+				break // the init's end closed: exec'd (or died)
 			}
 			if err != nil && err != unix.EAGAIN {
 				return fmt.Errorf("read exec fifo: %w", err)
 			}
 		}
 		if !sys.Alive(c.State.InitPid, c.State.InitStart) {
+			if told {
+				break
+			}
 			return errors.New("container init exited before start")
 		}
 	}

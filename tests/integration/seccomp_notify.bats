@@ -21,10 +21,11 @@ setup() {
 }
 teardown() { berth_teardown; }
 
+# start_agent [AGENT-FLAG...]
 start_agent() {
 	AGENT_SOCK="$TEST_DIR/agent.sock"
 	"$SECCOMPAGENT" --socket "$AGENT_SOCK" --state "$TEST_DIR/agent-state.json" \
-		--pid-file "$TEST_DIR/agent.pid" 2>"$TEST_DIR/agent.log" &
+		--pid-file "$TEST_DIR/agent.pid" "$@" 2>"$TEST_DIR/agent.log" &
 	track_pid $!
 	wait_for test -s "$TEST_DIR/agent.pid"
 }
@@ -81,4 +82,26 @@ start_agent() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"rc=1"* ]]
 	[[ "$output" == *"Invalid cross-device link"* ]]
+}
+
+@test "seccomp notify: poststart hooks run once the process is executed, even when its execve is held" {
+	# The agent holds the execve for a second: start must wait for the exec
+	# to finish (config.md: poststart runs after the process is executed), so
+	# the hook sees the user's program, not the init about to exec it.
+	# WAIT_KILLABLE_RECV: the init is a Go program, whose runtime's signals
+	# would restart the held execve, each time as a new notification.
+	start_agent --execve-delay 1s
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
+		flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
+		syscalls: [{names: ["execve"], action: "SCMP_ACT_NOTIFY"}]}
+		| .hooks.poststart = [{path: "/bin/sh",
+		    args: ["sh", "-c", "pid=$(jq -r .pid); cat /proc/$pid/comm >" + $out]}]' \
+		--arg sock "$AGENT_SOCK" --arg out "$TEST_DIR/comm"
+	set_args sleep 100
+	id=$(new_id)
+	create_container "$id"
+	run berth start "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TEST_DIR/comm")" = sleep ]
 }

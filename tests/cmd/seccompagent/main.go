@@ -2,9 +2,9 @@
 // unix socket for the runtime's message (the container state and the
 // listener fd, config-linux.md "Seccomp notify"), records the state, and
 // answers notified mkdir/mkdirat calls with EXDEV and every other notified
-// call with "continue".
+// call with "continue" (a notified execve only after --execve-delay).
 //
-// Usage: seccompagent --socket PATH --state FILE [--pid-file FILE]
+// Usage: seccompagent --socket PATH --state FILE [--pid-file FILE] [--execve-delay D]
 package main
 
 import (
@@ -14,6 +14,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"time"
 
 	libseccomp "github.com/seccomp/libseccomp-golang"
 	"golang.org/x/sys/unix"
@@ -23,9 +24,10 @@ func main() {
 	sock := flag.String("socket", "", "unix socket to listen on")
 	stateFile := flag.String("state", "", "file to write each received state to")
 	pidFile := flag.String("pid-file", "", "file to write our pid to once listening")
+	flag.DurationVar(&execveDelay, "execve-delay", 0, "wait this long before letting a notified execve go on")
 	flag.Parse()
 	if *sock == "" || *stateFile == "" {
-		log.Fatal("usage: seccompagent --socket PATH --state FILE [--pid-file FILE]")
+		log.Fatal("usage: seccompagent --socket PATH --state FILE [--pid-file FILE] [--execve-delay D]")
 	}
 	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: *sock, Net: "unix"})
 	if err != nil {
@@ -73,6 +75,8 @@ func receive(c *net.UnixConn, stateFile string) (int, error) {
 	return fds[0], nil
 }
 
+var execveDelay time.Duration
+
 func serve(fd int) {
 	defer unix.Close(fd)
 	for {
@@ -81,8 +85,12 @@ func serve(fd int) {
 			return // the filter's last user is gone
 		}
 		resp := &libseccomp.ScmpNotifResp{ID: req.ID, Flags: libseccomp.NotifRespFlagContinue}
-		if name, err := req.Data.Syscall.GetName(); err == nil && (name == "mkdir" || name == "mkdirat") {
+		name, _ := req.Data.Syscall.GetName()
+		switch name {
+		case "mkdir", "mkdirat":
 			resp.Flags, resp.Error = 0, int32(unix.EXDEV)
+		case "execve":
+			time.Sleep(execveDelay)
 		}
 		if err := libseccomp.NotifRespond(libseccomp.ScmpFd(fd), resp); err != nil {
 			log.Print(err)
