@@ -11,9 +11,11 @@ setup() {
 	criu check >/dev/null 2>&1 || skip "no working criu on PATH (scripts/install-criu.sh)"
 	setup_bundle
 	# The counter writes into its rootfs; its stdio is the container's own
-	# /dev/null, so nothing of the host is open in the dumped tree.
+	# /dev/null, so nothing of the host is open in the dumped tree. It
+	# renames each value into place: a dump that freezes it between the
+	# truncate and the write of a plain `echo >` would leave the file empty.
 	update_config '.root.readonly = false'
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 	IMG="$TEST_DIR/img"
 }
 teardown() { berth_teardown; }
@@ -334,7 +336,7 @@ pages_allocated() { du -cB1 "$1"/pages-*.img | tail -1 | cut -f1; }
 @test "--link-remap: an open file removed from its path but linked elsewhere is refused without it, linked back with it" {
 	# /tmp/a is opened, then removed; /tmp/b keeps the inode alive (nlink 1),
 	# so CRIU can neither reopen it by its path nor treat it as a ghost.
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1; echo kept >/tmp/a; ln /tmp/a /tmp/b; exec 7</tmp/a; rm /tmp/a; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1; echo kept >/tmp/a; ln /tmp/a /tmp/b; exec 7</tmp/a; rm /tmp/a; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 	id=$(new_id)
 	start_counter "$id"
 	run berth checkpoint --image-path "$IMG" "$id"
@@ -365,7 +367,7 @@ add_flock() {
 
 @test "--file-locks: a held flock is refused without it, and held again after restore with it" {
 	add_flock
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1 9>/tmp/lock; /usr/bin/flock -x 9 || exit 1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	set_args sh -c 'exec </dev/null >/dev/null 2>&1 9>/tmp/lock; /usr/bin/flock -x 9 || exit 1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 	id=$(new_id)
 	start_counter "$id"
 	! flock -n "$BUNDLE/rootfs/tmp/lock" true # the container holds it
@@ -419,7 +421,7 @@ lo_flags() { berth exec "$1" cat /sys/class/net/lo/flags; }
 }
 
 @test "--shell-job: a container whose stdio is a terminal outside it is refused without it (CRIU's words) and dumped with it" {
-	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 	id=$(new_id)
 	# script(1) gives berth, and so the detached container, a pty of the
 	# host's devpts as stdio: a terminal CRIU cannot find in the container.

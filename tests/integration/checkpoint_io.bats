@@ -53,7 +53,7 @@ lazy_dump_ended() {
 }
 
 # A counter whose stdio is the container's own /dev/null.
-COUNTER='exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+COUNTER='exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 
 restore_detached() {
 	local id="$1"
@@ -182,7 +182,7 @@ after" ]
 
 @test "a terminal is restored through --console-socket and its output goes on in the new pty" {
 	update_config '.process.terminal = true'
-	set_args sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; echo $i >/tmp/count; sleep 0.1; done'
+	set_args sh -c 'i=0; while :; do i=$((i+1)); echo "tick $i"; echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.1; done'
 	start_recvtty single --no-stdin
 	id=$(new_id)
 	run_detached "$id" --console-socket "$CONSOLE_SOCKET"
