@@ -57,6 +57,8 @@ field() { sed -n "s/^$2=//p" "$OUT/$1"; }
 	create_container "$id"
 	pid=$(container_pid "$id")
 	ctr_mnt=$(readlink "/proc/$pid/ns/mnt")
+	# Status "created": runtime.md's status after its step 2; these hooks
+	# are steps 3-5 (runc says "creating" here, crun "created").
 	for k in prestart createRuntime createContainer; do
 		[ -f "$OUT/$k" ]
 		[ "$(field $k args)" = extra-arg ]
