@@ -20,8 +20,20 @@ var deleteCommand = cli.Command{
 		}
 		c, err := loadContainer(ctx)
 		if err != nil {
+			if !errors.Is(err, libcontainer.ErrNotExist) {
+				return err
+			}
+			// A create killed before it wrote state.json left a state
+			// dir that holds the id: remove it, as runc does.
+			root, rerr := stateRoot(ctx)
+			if rerr != nil {
+				return rerr
+			}
+			if _, rerr := libcontainer.RemoveAborted(root, ctx.Args().First()); rerr != nil {
+				return rerr
+			}
 			// Like runc, --force on a container that is gone is not an error.
-			if ctx.Bool("force") && errors.Is(err, libcontainer.ErrNotExist) {
+			if ctx.Bool("force") {
 				return nil
 			}
 			return err

@@ -93,33 +93,38 @@ func inNewStateDir(root, id, dir string, build func(undo *cleanup) (*Container, 
 			undo.run()
 		}
 	}()
-	if err := makeStateDir(root, dir, &undo); err != nil {
-		return nil, fmt.Errorf("container %q: %w", id, err)
-	}
-	lock, err := lockDir(dir, true)
+	lock, err := makeStateDir(root, dir, &undo)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("container %q: %w", id, err)
 	}
 	defer lock.Close()
 	return build(&undo)
 }
 
-func makeStateDir(root, dir string, undo *cleanup) error {
+// makeStateDir makes the container's state dir and its lock file and
+// returns the lock, held exclusively from its first moment: a delete that
+// finds a state dir without state.json (RemoveAborted) takes an unheld
+// lock to mean the create that made it is gone.
+func makeStateDir(root, dir string, undo *cleanup) (*os.File, error) {
 	if err := os.MkdirAll(root, 0o711); err != nil {
-		return fmt.Errorf("make state root: %w", err)
+		return nil, fmt.Errorf("make state root: %w", err)
 	}
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return ErrExist
+			return nil, ErrExist
 		}
-		return fmt.Errorf("make state dir: %w", err)
+		return nil, fmt.Errorf("make state dir: %w", err)
 	}
 	undo.push(func() { os.RemoveAll(dir) })
 	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_EXCL|os.O_RDONLY|unix.O_CLOEXEC, 0o600)
 	if err != nil {
-		return fmt.Errorf("make lock file: %w", err)
+		return nil, fmt.Errorf("make lock file: %w", err)
 	}
-	return f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return f, nil
 }
 
 func create(o *CreateOpts, dir string, cg cgroups.Manager, undo *cleanup) (*Container, error) {

@@ -1,11 +1,14 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/berthrt/berth/cgroups"
+	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sys"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -109,5 +112,57 @@ func killRemaining(cg cgroups.Manager) {
 		if err != nil || len(pids) == 0 || time.Now().After(deadline) {
 			return
 		}
+	}
+}
+
+// RemoveAborted removes the state dir of a create that was killed before
+// it wrote state.json (runc's delete does the same): such a dir holds the
+// id, yet no command sees a container there. It leaves the dir alone while
+// a create holds its lock or once state.json exists, and reports whether
+// it removed anything. The container's cgroups, found from the config
+// snapshot, go too when nothing is left in them (a killed create's init
+// dies with its parent's end of the sync socket).
+func RemoveAborted(root, id string) (bool, error) {
+	dir, err := stateDir(root, id)
+	if err != nil {
+		return false, err
+	}
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		// No dir, or a create between its mkdir and its lock file.
+		return false, nil
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		return false, nil // a create is still at work
+	}
+	if _, err := os.Stat(filepath.Join(dir, stateFile)); !errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	removeAbortedCgroups(dir, id)
+	if err := os.RemoveAll(dir); err != nil {
+		return false, fmt.Errorf("container %q: remove the state dir of an aborted create: %w", id, err)
+	}
+	return true, nil
+}
+
+// removeAbortedCgroups removes the empty cgroups an aborted create made.
+// It kills nothing: a cgroup with processes may be shared with a live
+// container through its cgroupsPath, and rmdir only takes empty ones.
+func removeAbortedCgroups(dir, id string) {
+	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	if err != nil {
+		return
+	}
+	s, err := spec.Decode(b)
+	if err != nil {
+		return
+	}
+	cg, err := containerCgroups(s, id)
+	if err != nil {
+		return
+	}
+	if pids, err := cg.Pids(); err == nil && len(pids) == 0 {
+		_ = cg.Destroy()
 	}
 }

@@ -135,11 +135,13 @@ func TestMakeStateDirOnce(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "root")
 	var undo cleanup
 	dir := filepath.Join(root, "x")
-	if err := makeStateDir(root, dir, &undo); err != nil {
+	lock, err := makeStateDir(root, dir, &undo)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer lock.Close()
 	var undo2 cleanup
-	if err := makeStateDir(root, dir, &undo2); !errors.Is(err, ErrExist) {
+	if _, err := makeStateDir(root, dir, &undo2); !errors.Is(err, ErrExist) {
 		t.Fatalf("second mkdir = %v, want ErrExist", err)
 	}
 	undo.run()
@@ -155,5 +157,38 @@ func TestWritePidFile(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "1234" {
 		t.Fatalf("pid file = %q", b)
+	}
+}
+
+func TestRemoveAborted(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "x")
+	var undo cleanup
+	lock, err := makeStateDir(root, dir, &undo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A create at work (its lock held) is left alone.
+	if removed, err := RemoveAborted(root, "x"); removed || err != nil {
+		t.Fatalf("while locked: removed=%v err=%v", removed, err)
+	}
+	// Once it wrote state.json, it is a container, not an aborted create.
+	if err := os.WriteFile(filepath.Join(dir, stateFile), []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock.Close()
+	if removed, err := RemoveAborted(root, "x"); removed || err != nil {
+		t.Fatalf("with state.json: removed=%v err=%v", removed, err)
+	}
+	// Killed before state.json: removed.
+	os.Remove(filepath.Join(dir, stateFile))
+	if removed, err := RemoveAborted(root, "x"); !removed || err != nil {
+		t.Fatalf("aborted: removed=%v err=%v", removed, err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Fatal("the aborted state dir is still there")
+	}
+	if removed, err := RemoveAborted(root, "x"); removed || err != nil {
+		t.Fatalf("nothing there: removed=%v err=%v", removed, err)
 	}
 }

@@ -106,3 +106,52 @@ teardown() { berth_teardown; }
 	[ "$output" = "$b" ]
 	testcontainer "$b" running
 }
+
+# cgroups_empty ID: no process left in any cgroup named after ID.
+cgroups_empty() {
+	local d
+	for d in $(cgroups_named "$1"); do
+		[ -z "$(cat "$d/cgroup.procs" 2>/dev/null)" ] || return 1
+	done
+}
+
+@test "delete clears what a create killed midway left: the id is free again" {
+	berth_only # runc removes the state dir but leaves the cgroups
+	# The createRuntime hook holds the create in the middle: state dir and
+	# cgroups made, state.json not yet written.
+	update_config '.hooks.createRuntime = [{path: "/bin/sh",
+		args: ["sh", "-c", "echo $$ >" + $pid + "; exec sleep 30"]}]' \
+		--arg pid "$TEST_DIR/hook.pid"
+	set_args true
+	id=$(new_id)
+	"$BERTH" --root "$BERTH_ROOT" create --bundle "$BUNDLE" "$id" </dev/null >/dev/null 2>&1 &
+	create_pid=$!
+	track_pid "$create_pid"
+	wait_for test -s "$TEST_DIR/hook.pid"
+	track_pid "$(cat "$TEST_DIR/hook.pid")"
+	kill -9 "$create_pid"
+	kill "$(cat "$TEST_DIR/hook.pid")"
+	wait "$create_pid" || true
+	# The init dies with its end of the sync socket.
+	wait_for cgroups_empty "$id"
+	[ -d "$BERTH_ROOT/$id" ]
+	[ -n "$(cgroups_named "$id")" ]
+
+	# No command sees a container, yet the id is taken.
+	run berth state "$id"
+	[ "$status" -ne 0 ]
+	run berth_detached create --bundle "$BUNDLE" "$id"
+	[ "$status" -ne 0 ]
+
+	# delete (as runc's) removes the leftovers and still says it is gone.
+	run berth delete "$id"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"does not exist"* ]]
+	assert_no_trace "$id"
+
+	update_config 'del(.hooks)'
+	create_container "$id"
+	run berth delete -f "$id"
+	[ "$status" -eq 0 ]
+	assert_no_trace "$id"
+}
