@@ -3,6 +3,7 @@
 # exit codes. Needs a working criu on PATH (scripts/install-criu.sh).
 
 load helpers
+load criu
 
 setup_file() { berth_setup_file; }
 teardown_file() { berth_teardown_file; }
@@ -10,39 +11,13 @@ setup() {
 	berth_setup
 	criu check >/dev/null 2>&1 || skip "no working criu on PATH (scripts/install-criu.sh)"
 	setup_bundle
-	# The counter writes into its rootfs; its stdio is the container's own
-	# /dev/null, so nothing of the host is open in the dumped tree. It
-	# renames each value into place: a dump that freezes it between the
-	# truncate and the write of a plain `echo >` would leave the file empty.
+	# The counter (criu.bash) writes into its rootfs.
 	update_config '.root.readonly = false'
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
+	set_args sh -c "$COUNTER"
 	IMG="$TEST_DIR/img"
 }
 teardown() { berth_teardown; }
 
-# count: the counter's last value (0 before the first).
-count() {
-	cat "$BUNDLE/rootfs/tmp/count" 2>/dev/null || echo 0
-}
-count_above() { [ "$(count)" -gt "$1" ]; }
-
-# restore_detached ID [FLAGS...]: berth restore -d from $IMG.
-restore_detached() {
-	local id="$1"
-	shift
-	run berth_detached restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$@" "$id"
-}
-
-ok_or_show() {
-	[ "$status" -eq 0 ] && return 0
-	echo "exit $status: $output" >&2
-	return 1
-}
-
-start_counter() {
-	run_detached "$1"
-	wait_for count_above 5
-}
 
 @test "checkpoint stops the container; restore keeps counting from where it stopped" {
 	id=$(new_id)
@@ -248,12 +223,7 @@ rooted_in() {
 	criu_pids=$(criu_in "$IMG")
 	[ -n "$criu_pids" ]
 	[ -n "$(cgroups_named "$id")" ]
-	kill -TERM "$berth_pid"
-	rc=0
-	wait "$berth_pid" || rc=$?
-	[ "$rc" -ne 0 ]
-	berth_only
-	grep -q "interrupted: criu was killed" "$TEST_DIR/restore.out" || { cat "$TEST_DIR/restore.out" >&2; false; }
+	term_interrupts "$berth_pid" "$TEST_DIR/restore.out"
 	for p in $criu_pids; do wait_for pid_gone "$p"; done
 	[ -z "$(criu_in "$IMG")" ]
 	[ ! -e "$BERTH_ROOT/$id" ]
@@ -336,7 +306,7 @@ pages_allocated() { du -cB1 "$1"/pages-*.img | tail -1 | cut -f1; }
 @test "--link-remap: an open file removed from its path but linked elsewhere is refused without it, linked back with it" {
 	# /tmp/a is opened, then removed; /tmp/b keeps the inode alive (nlink 1),
 	# so CRIU can neither reopen it by its path nor treat it as a ghost.
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1; echo kept >/tmp/a; ln /tmp/a /tmp/b; exec 7</tmp/a; rm /tmp/a; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
+	set_args sh -c "exec </dev/null >/dev/null 2>&1; echo kept >/tmp/a; ln /tmp/a /tmp/b; exec 7</tmp/a; rm /tmp/a; $COUNT_LOOP"
 	id=$(new_id)
 	start_counter "$id"
 	run berth checkpoint --image-path "$IMG" "$id"
@@ -367,7 +337,7 @@ add_flock() {
 
 @test "--file-locks: a held flock is refused without it, and held again after restore with it" {
 	add_flock
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1 9>/tmp/lock; /usr/bin/flock -x 9 || exit 1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
+	set_args sh -c "exec </dev/null >/dev/null 2>&1 9>/tmp/lock; /usr/bin/flock -x 9 || exit 1; $COUNT_LOOP"
 	id=$(new_id)
 	start_counter "$id"
 	! flock -n "$BUNDLE/rootfs/tmp/lock" true # the container holds it
@@ -421,7 +391,7 @@ lo_flags() { berth exec "$1" cat /sys/class/net/lo/flags; }
 }
 
 @test "--shell-job: a container whose stdio is a terminal outside it is refused without it (CRIU's words) and dumped with it" {
-	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
+	set_args sh -c "$COUNT_LOOP"
 	id=$(new_id)
 	# script(1) gives berth, and so the detached container, a pty of the
 	# host's devpts as stdio: a terminal CRIU cannot find in the container.

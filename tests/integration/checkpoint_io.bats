@@ -5,6 +5,7 @@
 # state survived, not only the exit codes. Needs a working criu on PATH.
 
 load helpers
+load criu
 
 setup_file() {
 	berth_setup_file
@@ -44,28 +45,14 @@ has_cap_sys_resource() {
 
 # rootfs_file NAME: a file of the container's /tmp, from the host.
 rootfs_file() { cat "$BUNDLE/rootfs/tmp/$1" 2>/dev/null; }
-count() { rootfs_file count || echo 0; }
-count_above() { [ "$(count)" -gt "$1" ]; }
 file_has() { grep -q -- "$2" "$1" 2>/dev/null; }
 
 lazy_dump_ended() {
 	[ -s "$TEST_DIR/lazy.rc" ] || grep -q 'Lazy pages transfer FAILED' "$IMG/dump.log" 2>/dev/null
 }
 
-# A counter whose stdio is the container's own /dev/null.
-COUNTER='exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count.t; mv /tmp/count.t /tmp/count; sleep 0.05; done'
 
-restore_detached() {
-	local id="$1"
-	shift
-	run berth_detached restore --detach --bundle "$BUNDLE" --image-path "$IMG" "$@" "$id"
-}
 
-ok_or_show() {
-	[ "$status" -eq 0 ] && return 0
-	echo "exit $status: $output" >&2
-	return 1
-}
 
 # free_port: a loopback TCP port nothing listens on now.
 free_port() {
@@ -81,8 +68,7 @@ free_port() {
 	criu check --feature uffd-noncoop >/dev/null 2>&1 || skip "no userfaultfd with non-cooperative events here"
 	set_args sh -c "$COUNTER"
 	id=$(new_id)
-	run_detached "$id"
-	wait_for count_above 5
+	start_counter "$id"
 	port=$(free_port)
 	mkdir -p "$IMG"
 
@@ -424,8 +410,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 	allow_lazy_pipes
 	set_args sh -c "$COUNTER"
 	id=$(new_id)
-	run_detached "$id"
-	wait_for count_above 5
+	start_counter "$id"
 	port=$(free_port)
 	mkdir -p "$IMG"
 	"$BERTH" --root "$BERTH_ROOT" checkpoint --lazy-pages --page-server "127.0.0.1:$port" \
@@ -437,12 +422,7 @@ with open(sys.argv[2], "a", buffering=1) as out:
 	stopped_at=$(count)
 	sleep 0.3
 	[ "$(count)" -eq "$stopped_at" ] # frozen
-	kill -TERM "$berth_pid"
-	rc=0
-	wait "$berth_pid" || rc=$?
-	[ "$rc" -ne 0 ]
-	berth_only
-	grep -q "interrupted: criu was killed" "$TEST_DIR/ck.out" || { cat "$TEST_DIR/ck.out" >&2; false; }
+	term_interrupts "$berth_pid" "$TEST_DIR/ck.out"
 	for p in /proc/[0-9]*; do
 		[ "$(readlink "$p/cwd" 2>/dev/null)" = "$IMG" ] || continue
 		! grep -q criu "$p/cmdline" 2>/dev/null

@@ -5,6 +5,8 @@
 # stages the host's CRIU into the VM; without it these tests skip.
 
 load ../integration/helpers
+COUNT_PERIOD=0.1
+load ../integration/criu
 
 setup_file() {
 	[ -d /run/systemd/system ] || skip "systemd is not running"
@@ -16,13 +18,11 @@ setup() {
 	criu check >/dev/null 2>&1 || skip "no working criu on PATH (scripts/vm-test.sh stages the host's)"
 	setup_bundle
 	update_config '.root.readonly = false'
-	set_args sh -c 'exec </dev/null >/dev/null 2>&1; i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
+	set_args sh -c "$COUNTER"
 	IMG="$TEST_DIR/img"
 }
 teardown() { berth_teardown; }
 
-count() { cat "$BUNDLE/rootfs/tmp/count" 2>/dev/null || echo 0; }
-count_above() { [ "$(count)" -gt "$1" ]; }
 unit_prop() { systemctl show -p "$2" --value "$1"; }
 
 @test "systemd: a restored container is back in its scope unit, with its limits, counting from where it stopped" {
