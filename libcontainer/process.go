@@ -336,6 +336,15 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 	plan.Hooks = needsHookSync(s)
 	plan.SeccompNotify = cfg.Seccomp != nil && cfg.Seccomp.Notify
 	cfg.WaitRun, cfg.Hooks = plan.WaitRun, plan.Hooks
+	cfg.Spec = s
+	boot.Plan, err = compileInitPlan(cfg, p.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	if boot.Plan != nil {
+		// The stub runs the whole init: no Go init to configure.
+		return p.exchange(s, boot, plan, nil)
+	}
 	cj, err := json.Marshal(cfg)
 	if err != nil {
 		return err
@@ -344,7 +353,7 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 }
 
 // exchange is the handshake proper, shared by create and exec: the
-// bootstrap for the stub, the config (cj) for the Go side, then the frames
+// bootstrap for the stub, the config (cj, nil for none) for the Go side, then the frames
 // of sync.Sequence(plan), in order.
 func (p *initProcess) exchange(s *specs.Spec, boot *nsenter.Bootstrap, plan sync.Plan, cj []byte) error {
 	payload, err := boot.Encode()
@@ -357,7 +366,12 @@ func (p *initProcess) exchange(s *specs.Spec, boot *nsenter.Bootstrap, plan sync
 	// The config goes out with the bootstrap so it waits in the socket while
 	// the init's Go runtime starts; but with a new user namespace the stub
 	// still has to read UsermapAck, so then it follows that.
-	sendConfig := func() error { return sync.Write(p.sock, sync.Config, cj) }
+	sendConfig := func() error {
+		if cj == nil {
+			return nil // no Go init (an init plan)
+		}
+		return sync.Write(p.sock, sync.Config, cj)
+	}
 	if !plan.NewUserNS {
 		if err := sendConfig(); err != nil {
 			return p.failed(err)

@@ -44,6 +44,9 @@ type Bootstrap struct {
 	// TimensOffsets is written to /proc/self/timens_offsets of a new time
 	// namespace ("monotonic 5 0\nboottime 1 0\n").
 	TimensOffsets string
+	// Plan is an encoded init plan (Plan.Encoded): the stub then sets the
+	// container up and execs its process itself.
+	Plan []byte
 }
 
 // Encode serializes b as the payload of a Bootstrap frame.
@@ -63,6 +66,9 @@ func (b *Bootstrap) Encode() ([]byte, error) {
 	}
 	if b.TimensOffsets != "" {
 		buf = appendAttr(buf, attrTimensOffsets, append([]byte(b.TimensOffsets), 0))
+	}
+	if len(b.Plan) > 0 {
+		buf = appendAttr(buf, attrPlan, b.Plan)
 	}
 	if len(buf) > BootstrapMax {
 		return nil, fmt.Errorf("nsenter: bootstrap message of %d bytes, at most %d", len(buf), BootstrapMax)

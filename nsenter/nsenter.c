@@ -11,6 +11,8 @@
  *   write_timens        offsets of a new time namespace
  *   spawn_init          fork when pid or time namespaces need a child; report
  *                       the init's pid to the parent; the init returns to Go
+ *   berth_run_plan      with ATTR_PLAN, instead of returning to Go: set the
+ *                       container up and exec its process (plan.c)
  *
  * Any failure is sent to the parent as an error frame carrying errno, then
  * the stub exits. Frames are: u32 type, u32 length, payload (host order).
@@ -55,9 +57,11 @@ struct bootstrap {
 	struct ns_path paths[NS_PATHS_MAX];
 	int npaths;
 	const char *timens_offsets;
+	const char *plan; /* ATTR_PLAN: raw bytes, not NUL terminated */
+	uint32_t plan_len;
 };
 
-static int sync_fd = -1;
+int berth_sync_fd = -1;
 
 static int write_all(int fd, const void *p, size_t n)
 {
@@ -89,16 +93,16 @@ static int read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
-static int write_frame(uint32_t type, const void *payload, uint32_t len)
+int berth_write_frame(uint32_t type, const void *payload, uint32_t len)
 {
 	uint32_t hdr[2] = { type, len };
-	if (write_all(sync_fd, hdr, sizeof(hdr)) < 0)
+	if (write_all(berth_sync_fd, hdr, sizeof(hdr)) < 0)
 		return -1;
-	return len ? write_all(sync_fd, payload, len) : 0;
+	return len ? write_all(berth_sync_fd, payload, len) : 0;
 }
 
-/* bail reports errno and a message to the parent, then exits. */
-static void __attribute__((noreturn, format(printf, 1, 2))) bail(const char *fmt, ...)
+/* berth_bail reports errno and a message to the parent, then exits. */
+void __attribute__((noreturn, format(printf, 1, 2))) berth_bail(const char *fmt, ...)
 {
 	char msg[512];
 	uint32_t err = (uint32_t)errno;
@@ -112,25 +116,25 @@ static void __attribute__((noreturn, format(printf, 1, 2))) bail(const char *fmt
 		n = 0;
 	if (n > (int)sizeof(msg) - 5)
 		n = (int)sizeof(msg) - 5;
-	write_frame(FRAME_ERROR, msg, (uint32_t)(4 + n));
+	berth_write_frame(FRAME_ERROR, msg, (uint32_t)(4 + n));
 	_exit(1);
 }
 
 static void expect_frame(uint32_t want, char *buf, uint32_t max, uint32_t *len)
 {
 	uint32_t hdr[2];
-	if (read_all(sync_fd, hdr, sizeof(hdr)) < 0)
-		bail("nsenter: read frame header");
+	if (read_all(berth_sync_fd, hdr, sizeof(hdr)) < 0)
+		berth_bail("nsenter: read frame header");
 	if (hdr[0] != want) {
 		errno = EPROTO;
-		bail("nsenter: got frame type %u, want %u", hdr[0], want);
+		berth_bail("nsenter: got frame type %u, want %u", hdr[0], want);
 	}
 	if (hdr[1] > max) {
 		errno = E2BIG;
-		bail("nsenter: frame of %u bytes", hdr[1]);
+		berth_bail("nsenter: frame of %u bytes", hdr[1]);
 	}
-	if (hdr[1] && read_all(sync_fd, buf, hdr[1]) < 0)
-		bail("nsenter: read frame payload");
+	if (hdr[1] && read_all(berth_sync_fd, buf, hdr[1]) < 0)
+		berth_bail("nsenter: read frame payload");
 	*len = hdr[1];
 }
 
@@ -152,15 +156,19 @@ static void parse_attr(struct bootstrap *b, uint32_t type, char *val, uint32_t l
 	case ATTR_TIMENS_OFFSETS:
 		b->timens_offsets = val;
 		return;
+	case ATTR_PLAN:
+		b->plan = val;
+		b->plan_len = len;
+		return;
 	}
 	errno = EINVAL;
-	bail("nsenter: bad bootstrap attribute %u (%u bytes)", type, len);
+	berth_bail("nsenter: bad bootstrap attribute %u (%u bytes)", type, len);
 }
 
 /*
- * read_bootstrap: attributes are u32 type, u32 length, value, the value NUL
- * terminated by the sender (length counts the NUL) so strings can be used
- * in place.
+ * read_bootstrap: attributes are u32 type, u32 length, value, a text value
+ * NUL terminated by the sender (length counts the NUL) so strings can be
+ * used in place. ATTR_PLAN is binary (plan.h).
  */
 static void read_bootstrap(struct bootstrap *b)
 {
@@ -175,7 +183,7 @@ static void read_bootstrap(struct bootstrap *b)
 		off += 8;
 		if (alen > len - off) {
 			errno = EINVAL;
-			bail("nsenter: truncated bootstrap attribute %u", type);
+			berth_bail("nsenter: truncated bootstrap attribute %u", type);
 		}
 		parse_attr(b, type, b->buf + off, alen);
 		off += alen;
@@ -200,7 +208,7 @@ static const char *ns_name(uint32_t type)
 static void setns_one(struct ns_path *p)
 {
 	if (setns(p->fd, (int)p->type) < 0)
-		bail("nsenter: join %s namespace %s", ns_name(p->type), p->path);
+		berth_bail("nsenter: join %s namespace %s", ns_name(p->type), p->path);
 	close(p->fd);
 	p->fd = -1;
 }
@@ -217,7 +225,7 @@ static void join_namespaces(struct bootstrap *b)
 	for (i = 0; i < b->npaths; i++) {
 		b->paths[i].fd = open(b->paths[i].path, O_RDONLY | O_CLOEXEC);
 		if (b->paths[i].fd < 0)
-			bail("nsenter: open %s namespace %s", ns_name(b->paths[i].type), b->paths[i].path);
+			berth_bail("nsenter: open %s namespace %s", ns_name(b->paths[i].type), b->paths[i].path);
 	}
 	for (i = 0; i < b->npaths; i++)
 		if (b->paths[i].type == CLONE_NEWUSER)
@@ -239,11 +247,11 @@ static int joined(struct bootstrap *b, uint32_t type)
 static void become_root(void)
 {
 	if (setresgid(0, 0, 0) < 0)
-		bail("nsenter: setresgid(0) in the user namespace");
+		berth_bail("nsenter: setresgid(0) in the user namespace");
 	if (setgroups(0, NULL) < 0 && errno != EPERM)
-		bail("nsenter: setgroups(0) in the user namespace");
+		berth_bail("nsenter: setgroups(0) in the user namespace");
 	if (setresuid(0, 0, 0) < 0)
-		bail("nsenter: setresuid(0) in the user namespace");
+		berth_bail("nsenter: setresuid(0) in the user namespace");
 	/*
 	 * Changing credentials made us non-dumpable, which makes our /proc
 	 * files owned by the host's root: we could no longer write
@@ -251,7 +259,7 @@ static void become_root(void)
 	 * process resets this anyway.
 	 */
 	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
-		bail("nsenter: set dumpable");
+		berth_bail("nsenter: set dumpable");
 }
 
 /*
@@ -266,9 +274,9 @@ static void make_userns(struct bootstrap *b)
 
 	if (b->clone_flags & CLONE_NEWUSER) {
 		if (unshare(CLONE_NEWUSER) < 0)
-			bail("nsenter: unshare user namespace");
-		if (write_frame(FRAME_USERMAP_REQ, NULL, 0) < 0)
-			bail("nsenter: ask for id maps");
+			berth_bail("nsenter: unshare user namespace");
+		if (berth_write_frame(FRAME_USERMAP_REQ, NULL, 0) < 0)
+			berth_bail("nsenter: ask for id maps");
 		expect_frame(FRAME_USERMAP_ACK, none, 0, &len);
 	}
 	if ((b->clone_flags & CLONE_NEWUSER) || joined(b, CLONE_NEWUSER))
@@ -280,7 +288,7 @@ static void make_namespaces(struct bootstrap *b)
 	uint32_t rest = b->clone_flags & ~(uint32_t)CLONE_NEWUSER;
 
 	if (rest && unshare((int)rest) < 0)
-		bail("nsenter: unshare namespaces 0x%x", rest);
+		berth_bail("nsenter: unshare namespaces 0x%x", rest);
 }
 
 static void write_timens(struct bootstrap *b)
@@ -292,18 +300,18 @@ static void write_timens(struct bootstrap *b)
 		return;
 	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
-		bail("nsenter: open /proc/self/timens_offsets");
+		berth_bail("nsenter: open /proc/self/timens_offsets");
 	n = strlen(b->timens_offsets);
 	if (write(fd, b->timens_offsets, n) != (ssize_t)n)
-		bail("nsenter: write /proc/self/timens_offsets");
+		berth_bail("nsenter: write /proc/self/timens_offsets");
 	close(fd);
 }
 
 static void report_pid(pid_t pid)
 {
 	uint32_t p = (uint32_t)pid;
-	if (write_frame(FRAME_PID, &p, sizeof(p)) < 0)
-		bail("nsenter: report pid");
+	if (berth_write_frame(FRAME_PID, &p, sizeof(p)) < 0)
+		berth_bail("nsenter: report pid");
 }
 
 /*
@@ -348,10 +356,10 @@ static void spawn_init(struct bootstrap *b)
 		return;
 	}
 	if (pipe2(p, O_CLOEXEC) < 0)
-		bail("nsenter: pipe");
+		berth_bail("nsenter: pipe");
 	pid = fork_sibling();
 	if (pid < 0)
-		bail("nsenter: fork the init");
+		berth_bail("nsenter: fork the init");
 	if (pid == 0) {
 		close(p[1]);
 		while (read(p[0], &c, 1) < 0 && errno == EINTR)
@@ -371,7 +379,7 @@ void berth_nsenter(void)
 
 	if (!env || !*env)
 		return;
-	sync_fd = atoi(env);
+	berth_sync_fd = atoi(env);
 	read_bootstrap(&b);
 	join_namespaces(&b);
 	make_userns(&b);
@@ -379,5 +387,7 @@ void berth_nsenter(void)
 	write_timens(&b);
 	spawn_init(&b);
 	if (setsid() < 0)
-		bail("nsenter: setsid");
+		berth_bail("nsenter: setsid");
+	if (b.plan)
+		berth_run_plan(b.plan, b.plan_len);
 }

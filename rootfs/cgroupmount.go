@@ -146,6 +146,12 @@ func v1Hierarchies() ([]v1Hierarchy, error) {
 	if err != nil {
 		return nil, err
 	}
+	return v1HierarchiesOf(own)
+}
+
+// v1HierarchiesOf lists the host's v1 hierarchies of the cgroups own
+// (parsed /proc/<pid>/cgroup), from /proc/self/mountinfo.
+func v1HierarchiesOf(own map[string]string) ([]v1Hierarchy, error) {
 	mounts, err := mountinfo.GetMounts(mountinfo.FSTypeFilter("cgroup"))
 	if err != nil {
 		return nil, fmt.Errorf("read mountinfo: %w", err)
@@ -205,7 +211,12 @@ func hierarchySource(mi *mountinfo.Info, cg string) string {
 // ownCgroups parses /proc/self/cgroup into controllers -> path; the cgroup
 // v2 entry has the key "".
 func ownCgroups() (map[string]string, error) {
-	f, err := os.Open("/proc/self/cgroup")
+	return ownCgroupsFrom("/proc/self/cgroup")
+}
+
+// ownCgroupsFrom parses a /proc/<pid>/cgroup file as ownCgroups does.
+func ownCgroupsFrom(file string) (map[string]string, error) {
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
@@ -219,7 +230,7 @@ func ownCgroups() (map[string]string, error) {
 		}
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("read /proc/self/cgroup: %w", err)
+		return nil, fmt.Errorf("read %s: %w", file, err)
 	}
 	return own, nil
 }

@@ -33,16 +33,9 @@ import (
 // Capabilities known to berth but not to the running kernel (see Unavailable)
 // are skipped. An unknown name is an error naming it.
 func Apply(c *specs.LinuxCapabilities) error {
-	if c == nil {
-		c = &specs.LinuxCapabilities{}
-	}
-	var want [5]uint64
-	for i, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
-		m, err := mask(set)
-		if err != nil {
-			return err
-		}
-		want[i] = m
+	want, err := Masks(c)
+	if err != nil {
+		return err
 	}
 	if err := raiseEffective(); err != nil {
 		return err
@@ -54,6 +47,25 @@ func Apply(c *specs.LinuxCapabilities) error {
 		return fmt.Errorf("set effective/permitted/inheritable capabilities: %w", err)
 	}
 	return setAmbient(want[4] & want[2] & want[3])
+}
+
+// Masks are the bit masks of c's bounding, effective, permitted,
+// inheritable and ambient sets, in that order, as Apply computes them
+// (names the kernel lacks skipped, ambient not limited yet). An init that
+// is not Go applies them (nsenter/plan.h OP_USER).
+func Masks(c *specs.LinuxCapabilities) ([5]uint64, error) {
+	var want [5]uint64
+	if c == nil {
+		return want, nil
+	}
+	for i, set := range [][]string{c.Bounding, c.Effective, c.Permitted, c.Inheritable, c.Ambient} {
+		m, err := mask(set)
+		if err != nil {
+			return want, err
+		}
+		want[i] = m
+	}
+	return want, nil
 }
 
 // AmbientSkipped names the ambient capabilities of c that Apply will not

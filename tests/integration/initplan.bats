@@ -1,0 +1,116 @@
+#!/usr/bin/env bats
+# The init plan: for common configs the C stub sets the container up and
+# execs its process itself, without starting a Go runtime in the container
+# (nsenter/plan.c). BERTH_GO_INIT=1 makes berth use the Go init for
+# everything; the container must look the same either way.
+
+load helpers
+
+setup_file() { berth_setup_file; }
+teardown_file() { berth_teardown_file; }
+setup() {
+	berth_setup
+	setup_bundle
+}
+teardown() { berth_teardown; }
+
+# threads_of PID: the Threads: line of /proc/PID/status.
+threads_of() {
+	awk '$1 == "Threads:" { print $2 }' "/proc/$1/status"
+}
+
+@test "initplan: a created container's init is the C stub, one thread, no Go runtime" {
+	berth_only
+	set_args /bin/true
+	local id pid
+	id="$(new_id)"
+	create_container "$id"
+	pid="$(container_pid "$id")"
+	[ "$(threads_of "$pid")" = 1 ]
+	berth delete -f "$id"
+
+	# The Go init, for comparison: a Go runtime has several threads.
+	id="$(new_id)"
+	BERTH_GO_INIT=1 create_container "$id"
+	pid="$(container_pid "$id")"
+	[ "$(threads_of "$pid")" -gt 1 ]
+}
+
+# A config using what the plan expresses: binds (file and directory, ro,
+# propagation, a recursive option), the cgroup mount, devices, sysctl,
+# masked and readonly paths, a read-only root, hostname and domainname,
+# rlimits, a cwd to create, a user with groups and umask, fewer
+# capabilities, no_new_privs, seccomp, socket activation fds.
+rich_config() {
+	mkdir -p "$TEST_DIR/hostdir/sub"
+	echo hello >"$TEST_DIR/hostfile"
+	update_config '
+		.mounts += [
+			{"destination": "/mnt/file", "type": "bind", "source": $f, "options": ["ro", "rprivate"]},
+			{"destination": "/mnt/dir", "type": "bind", "source": $d, "options": ["rbind", "rro", "nosuid"]},
+			{"destination": "/work", "type": "tmpfs", "source": "tmpfs", "options": ["mode=1777"]}
+		]
+		| .root.readonly = true
+		| .hostname = "planbox" | .domainname = "plan.example"
+		| .linux.sysctl = {"net.ipv4.ip_forward": "1", "kernel.msgmax": "9000"}
+		| .linux.devices = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229,
+			"fileMode": 432, "uid": 5, "gid": 6}]
+		| .linux.maskedPaths += ["/etc/group"]
+		| .linux.readonlyPaths += ["/tmp"]
+		| .process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654},
+			{"type": "RLIMIT_NPROC", "soft": 100, "hard": 200}]
+		| .process.cwd = "/work/here"
+		| .process.user = {"uid": 1000, "gid": 1000, "additionalGids": [5, 6], "umask": 63}
+		| .process.env = ["PATH=/bin", "FOO=bar"]
+		| .process.capabilities = {"bounding": ["CAP_CHOWN", "CAP_KILL"],
+			"effective": ["CAP_KILL"], "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"],
+			"ambient": ["CAP_KILL"]}
+		| .process.noNewPrivileges = true
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}
+	' --arg f "$TEST_DIR/hostfile" --arg d "$TEST_DIR/hostdir"
+	# What the container reports: its mounts (ids, majors and host
+	# paths left out), credentials, limits, names, cwd, environment,
+	# umask, /dev and what seccomp does to mkdir.
+	set_args /bin/sh -c '
+		awk "{ for (i = 1; \$i != \"-\"; i++) ; print \$5, \$6, \$(i+1), \$(i+3) }" /proc/self/mountinfo
+		grep -E "^(Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp:)" /proc/self/status
+		ulimit -n; ulimit -Hn; ulimit -u
+		hostname; cat /proc/sys/kernel/domainname /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/msgmax
+		pwd; env | grep -v "^PWD=\|^SHLVL=" | sort; umask
+		ls -ln /dev | awk "{ print \$1, \$3, \$4, \$5, \$6, \$NF }"
+		cat /mnt/file; ls /mnt/dir; wc -c </etc/group
+		mkdir /work/here/x 2>&1; ls -d /sys/fs/cgroup/*
+		readlink /proc/$$/fd/3'
+}
+
+@test "initplan: the C init and the Go init make the same container" {
+	berth_only
+	rich_config
+	local out_c out_go
+	run -0 berth run --preserve-fds 1 "$(new_id)" 3</dev/null
+	out_c="$output"
+	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run --preserve-fds 1 "$(new_id)" 3</dev/null
+	out_go="$output"
+	diff <(echo "$out_go") <(echo "$out_c")
+	# and it is what was asked for
+	[[ "$out_c" == *"planbox"* && "$out_c" == *"plan.example"* ]]
+	[[ "$out_c" == *"Uid:	1000	1000	1000	1000"* && "$out_c" == *"Groups:	5 6"* ]]
+	[[ "$out_c" == *"CapAmb:	0000000000000020"* && "$out_c" == *"NoNewPrivs:	1"* ]]
+	[[ "$out_c" == *"/work/here"* && "$out_c" == *"HOME=/"* && "$out_c" == *"FOO=bar"* ]]
+	[[ "$out_c" == *"Operation not permitted"* ]]
+	grep -qx '321' <<<"$out_c"
+	grep -qx 'crw-rw---- 5 6 10, 229 fuse' <<<"$out_c"
+	grep -q '^/ ro,' <<<"$out_c"
+	grep -q '^/mnt/file ro,' <<<"$out_c"
+}
+
+@test "initplan: socket activation fds and LISTEN_PID from the C init" {
+	berth_only
+	set_args /bin/sh -c 'echo "$LISTEN_FDS $LISTEN_PID"; readlink /proc/$$/fd/3'
+	# berth must be the process LISTEN_PID names
+	run -0 bash -c 'export LISTEN_FDS=1 LISTEN_PID=$$; exec "$BERTH" --root "$BERTH_ROOT" run "$1" 3</dev/null' \
+		_ "$(new_id)"
+	[ "${lines[0]}" = "1 1" ]
+	[ "${lines[1]}" = /dev/null ]
+}
