@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -699,7 +700,7 @@ static void op_rlimit(struct rd *r)
 	if (err == EPERM)
 		rlimit_hint(res, hard, hint, sizeof(hint));
 	errno = err;
-	fail("prlimit %llu/%llu%s", (unsigned long long)soft, (unsigned long long)hard, hint);
+	fail("prlimit%s", hint);
 }
 
 static void op_mkcwd(struct rd *r)
@@ -953,10 +954,34 @@ static void check_frames(const char *plan, uint32_t len)
 		bad(op, "the plan does not end with OP_EXEC");
 }
 
+static void __attribute__((noreturn)) die_on_signal(int sig)
+{
+	(void)sig;
+	_exit(2);
+}
+
+/*
+ * catch_signals makes the init die on a terminating signal until it execs,
+ * as the Go init did (runc's too): a pid namespace's init only gets the
+ * signals it handles, so without handlers `kill` of a created container
+ * with SIGTERM would do nothing. execve resets handled signals to their
+ * default; ignored ones (inherited) stay ignored and are left alone.
+ */
+static void catch_signals(void)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE,
+				    SIGALRM, SIGTERM, SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF };
+	struct sigaction sa = { .sa_handler = die_on_signal }, old;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(sigs[i], &sa, NULL);
+}
+
 void berth_run_plan(const char *plan, uint32_t len)
 {
 	uint32_t off = 0;
 	check_frames(plan, len);
+	catch_signals();
 	while (off < len) {
 		struct rd r = { .p = plan + off + 8 };
 		memcpy(&r.op, plan + off, 4);

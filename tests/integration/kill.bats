@@ -33,6 +33,17 @@ start_sleeper() {
 	wait_for pid_gone "$pid"
 }
 
+@test "kill TERM of a created container ends its init (no handler of the user's yet)" {
+	set_args /bin/true
+	id=$(new_id)
+	create_container "$id"
+	pid="$(container_pid "$id")"
+	run berth kill "$id" TERM
+	[ "$status" -eq 0 ]
+	wait_for status_is "$id" stopped
+	wait_for pid_gone "$pid"
+}
+
 @test "kill by name: KILL and SIGKILL" {
 	for sig in KILL SIGKILL; do
 		id=$(new_id)
