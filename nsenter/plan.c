@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <sched.h>
@@ -899,6 +900,30 @@ static void op_prepare_exec(struct rd *r)
 	MUST(chdir(cwd) == 0, "process.cwd: chdir \"%s\"", cwd);
 }
 
+/*
+ * cloexec_from marks every fd from "from" up close-on-exec: close_range,
+ * or where that fails (a kernel before 5.11, or a seccomp profile that
+ * refuses it: the filter is loaded by now) each fd /proc/self/fd lists.
+ */
+static void cloexec_from(int from)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd;
+
+	if (syscall(SYS_close_range, (unsigned long)from, ~0UL, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	dir = opendir("/proc/self/fd");
+	MUST(dir, "mark fds close-on-exec: open /proc/self/fd");
+	while ((d = readdir(dir))) {
+		fd = atoi(d->d_name);
+		if (d->d_name[0] == '.' || fd < from || fd == dirfd(dir))
+			continue;
+		MUST(fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 || errno == EBADF, "mark fd %d close-on-exec", fd);
+	}
+	closedir(dir);
+}
+
 static void op_exec(struct rd *r)
 {
 	uint32_t fifo_fd = rd_u32(r), from = rd_u32(r);
@@ -917,7 +942,7 @@ static void op_exec(struct rd *r)
 	MUST(fifo >= 0, "open exec fifo");
 	MUST(write(fifo, "0", 1) == 1, "write exec fifo");
 	close((int)fifo_fd);
-	MUST(syscall(SYS_close_range, (unsigned long)from, ~0UL, CLOSE_RANGE_CLOEXEC) == 0, "mark fds close-on-exec");
+	cloexec_from((int)from);
 	execve(P.path, P.args, P.env);
 	fail("exec \"%s\"", P.path);
 }

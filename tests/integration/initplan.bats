@@ -114,3 +114,14 @@ rich_config() {
 	[ "${lines[0]}" = "1 1" ]
 	[ "${lines[1]}" = /dev/null ]
 }
+
+@test "initplan: a seccomp profile refusing close_range still gets no extra fd into the process" {
+	berth_only
+	# The filter is loaded before the fds are marked close-on-exec; the
+	# init then walks /proc/self/fd instead.
+	update_config '.linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+		"syscalls": [{"names": ["close_range"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	set_args /bin/sh -c 'ls /proc/$$/fd | tr "\n" " "'
+	run -0 berth run "$(new_id)" 3</dev/null 4</dev/null
+	[ "$output" = "0 1 2 " ]
+}
