@@ -23,7 +23,7 @@ import (
 // runtime would start, so the container's init costs one exec of berth's
 // C constructor, not a second Go process (about 2.5 ms of CPU per
 // container, a third of `run`). The Go init stays for what the plan does
-// not express (planFits): user namespaces, a console, hooks that run in
+// not express (planFits): user namespaces, hooks that run in
 // the init, seccomp notify, --no-pivot, id-mapped mounts and the rarer
 // process attributes. Each operation carries the label the Go init's error
 // would start with, so errors read the same.
@@ -49,6 +49,7 @@ func compileInitPlan(cfg *initConfig, pid int) ([]byte, error) {
 	}
 	var p nsenter.Plan
 	encodeSteps(&p, setup)
+	planConsole(&p, cfg)
 	if err := planSysctls(&p, s.Linux.Sysctl); err != nil {
 		return nil, err
 	}
@@ -77,7 +78,7 @@ func planFits(cfg *initConfig) bool {
 		return false
 	}
 	p := s.Process
-	if p.Terminal || cfg.ConsoleFd >= 0 || cfg.WaitRun || needsHookSync(s) ||
+	if p.Terminal != (cfg.ConsoleFd >= 0) || cfg.WaitRun || needsHookSync(s) ||
 		p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil ||
 		p.SelinuxLabel != "" || p.ApparmorProfile != "" || s.Linux.MountLabel != "" ||
 		s.Linux.Personality != nil || s.Linux.MemoryPolicy != nil {
@@ -128,6 +129,21 @@ func encodeSteps(p *nsenter.Plan, steps []rootfs.Step) {
 func finishFields(p *nsenter.Plan, st rootfs.Step) *nsenter.Plan {
 	return p.Bool(st.Remount).U64(st.RemountFlags).U64(st.Cleared).U64(st.RecSet).U64(st.RecClr).
 		U64s(st.Propagation)
+}
+
+// planConsole is setupConsole: after the pivot (the container's devpts),
+// before the sysctls and Finalize (a read-only /dev or root would forbid
+// making /dev/console).
+func planConsole(p *nsenter.Plan, cfg *initConfig) {
+	if cfg.ConsoleFd < 0 {
+		return
+	}
+	var h, w uint32
+	size := cfg.Spec.Process.ConsoleSize
+	if size != nil {
+		h, w = uint32(size.Height), uint32(size.Width)
+	}
+	p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(size != nil).U32(h).U32(w)
 }
 
 // planSysctls is writeSysctls as operations, in the same (sorted) order.

@@ -69,8 +69,8 @@ func TestInitPlanSeccompPlace(t *testing.T) {
 // TestInitPlanFits: what only the Go init does gets no plan.
 func TestInitPlanFits(t *testing.T) {
 	for name, change := range map[string]func(c *initConfig){
-		"terminal":   func(c *initConfig) { c.Spec.Process.Terminal = true },
-		"no process": func(c *initConfig) { c.Spec.Process = nil },
+		"terminal without a console socket": func(c *initConfig) { c.Spec.Process.Terminal = true },
+		"no process":                        func(c *initConfig) { c.Spec.Process = nil },
 		"user namespace": func(c *initConfig) {
 			c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
 		},
@@ -92,5 +92,22 @@ func TestInitPlanFits(t *testing.T) {
 	t.Setenv(goInitEnv, "1")
 	if buf, _ := compileInitPlan(planCfg(t), os.Getpid()); buf != nil {
 		t.Errorf("%s=1: got a plan", goInitEnv)
+	}
+}
+
+// TestInitPlanConsole: with a console socket the pty is made right after
+// the pivot, before the sysctls and Finalize.
+func TestInitPlanConsole(t *testing.T) {
+	cfg := planCfg(t)
+	cfg.Spec.Process.Terminal = true
+	cfg.ConsoleFd = 7
+	buf, err := compileInitPlan(cfg, os.Getpid())
+	if err != nil || buf == nil {
+		t.Fatalf("no plan: %v", err)
+	}
+	ops, _ := nsenter.PlanOps(buf)
+	pivot, console, sysctl := slices.Index(ops, nsenter.OpPivot), slices.Index(ops, nsenter.OpConsole), slices.Index(ops, nsenter.OpSysctl)
+	if console != pivot+1 || sysctl < console {
+		t.Errorf("console at %d, pivot at %d, sysctl at %d: %v", console, pivot, sysctl, ops)
 	}
 }

@@ -20,10 +20,13 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <termios.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -947,14 +950,88 @@ static void op_exec(struct rd *r)
 	fail("exec \"%s\"", P.path);
 }
 
-static void (*const ops[OP_EXEC + 1])(struct rd *) = {
+/* send_master sends the pty master to the console socket (SCM_RIGHTS). */
+static void send_master(int sock, int master)
+{
+	char name[] = "/dev/ptmx";
+	char cbuf[CMSG_SPACE(sizeof(int))] = { 0 };
+	struct iovec iov = { .iov_base = name, .iov_len = sizeof(name) - 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+			      .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	do
+		n = sendmsg(sock, &msg, 0);
+	while (n < 0 && errno == EINTR);
+	MUST(n >= 0, "send pty master to the console socket");
+}
+
+/* open_pty opens a pty of the container's devpts; *slave gets its path. */
+static int open_pty(char *slave, size_t size, uint32_t has_size, uint32_t rows, uint32_t cols)
+{
+	struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+	struct termios t;
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0;
+	unsigned int n;
+
+	MUST(master >= 0, "open pty: open /dev/ptmx");
+	MUST(ioctl(master, TIOCSPTLCK, &unlock) == 0, "open pty: unlockpt");
+	MUST(ioctl(master, TIOCGPTN, &n) == 0, "open pty: ptsname");
+	snprintf(slave, size, "/dev/pts/%u", n);
+	MUST(tcgetattr(master, &t) == 0, "clear onlcr on the pty");
+	t.c_oflag &= ~(tcflag_t)ONLCR;
+	MUST(tcsetattr(master, TCSANOW, &t) == 0, "clear onlcr on the pty");
+	MUST(!has_size || ioctl(master, TIOCSWINSZ, &ws) == 0, "process.consoleSize");
+	return master;
+}
+
+static void op_console(struct rd *r)
+{
+	uint32_t sock = rd_u32(r), has_size = rd_u32(r), rows = rd_u32(r), cols = rd_u32(r);
+	char slave[64];
+	struct stat st;
+	int master, dev, fd;
+
+	rd_end(r);
+	master = open_pty(slave, sizeof(slave), has_size, rows, cols);
+	send_master((int)sock, master);
+	close(master);
+	close((int)sock);
+	/* /dev/console: a file or char device of ours, never a symlink to follow */
+	dev = in_root("/dev", IN_OPEN);
+	fd = openat(dev, "console", O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0600);
+	MUST(fd >= 0 || errno == EEXIST, "/dev/console: create");
+	if (fd >= 0)
+		close(fd);
+	fd = openat(dev, "console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	MUST(fd >= 0, "/dev/console: open");
+	MUST(fstat(fd, &st) == 0, "/dev/console: stat");
+	if (!S_ISREG(st.st_mode) && !S_ISCHR(st.st_mode))
+		FAIL0("/dev/console: not a file or char device");
+	MUST(xmount(slave, fdp(fd), NULL, MS_BIND, NULL) == 0, "bind %s onto /dev/console", slave);
+	close(fd);
+	close(dev);
+	fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	MUST(fd >= 0, "open %s", slave);
+	for (int i = 0; i < 3; i++)
+		MUST(dup3(fd, i, 0) == i, "dup pty onto fd %d", i);
+	close(fd);
+	MUST(ioctl(0, TIOCSCTTY, 0) == 0, "make the pty the controlling terminal");
+}
+
+static void (*const ops[OP_MAX + 1])(struct rd *) = {
 	[OP_ROOT] = op_root, [OP_MOUNT] = op_mount, [OP_MKNOD] = op_mknod,
 	[OP_SYMLINK] = op_symlink, [OP_PIVOT] = op_pivot, [OP_SYSCTL] = op_sysctl,
 	[OP_READONLY] = op_readonly, [OP_MASK] = op_mask, [OP_FINISH] = op_finish,
 	[OP_HOSTNAME] = op_hostname, [OP_DOMAINNAME] = op_domainname, [OP_KEYRING] = op_keyring,
 	[OP_RLIMIT] = op_rlimit, [OP_MKCWD] = op_mkcwd, [OP_NO_NEW_PRIVS] = op_no_new_privs,
 	[OP_AFFINITY_ALL] = op_affinity_all, [OP_SECCOMP] = op_seccomp, [OP_USER] = op_user,
-	[OP_PREPARE_EXEC] = op_prepare_exec, [OP_EXEC] = op_exec,
+	[OP_PREPARE_EXEC] = op_prepare_exec, [OP_EXEC] = op_exec, [OP_CONSOLE] = op_console,
 };
 
 /* check_frames checks every op header before any op runs: OP_EXEC last. */
@@ -967,7 +1044,7 @@ static void check_frames(const char *plan, uint32_t len)
 			bad(op, "truncated header of the op after it");
 		memcpy(&op, plan + off, 4);
 		memcpy(&olen, plan + off + 4, 4);
-		if (op == 0 || op > OP_EXEC || !ops[op])
+		if (op == 0 || op > OP_MAX || !ops[op])
 			bad(op, "unknown op");
 		if (olen > len - off - 8)
 			bad(op, "truncated");

@@ -27,6 +27,7 @@ const (
 	OpUser         = 18
 	OpPrepareExec  = 19
 	OpExec         = 20
+	OpConsole      = 21
 	MountDir       = 0
 	MountFile      = 1
 	ExecHome       = 1

@@ -245,4 +245,21 @@
 #define OP_EXEC 20
 #define FRAME_READY 6
 
+/*
+ * OP_CONSOLE: label, u32 sock_fd, u32 has_size, u32 height, u32 width
+ *   After OP_PIVOT (the container's /dev/ptmx and devpts): open
+ *   "/dev/ptmx" O_RDWR|O_NOCTTY|O_CLOEXEC, unlock it (TIOCSPTLCK 0), the
+ *   slave is "/dev/pts/<TIOCGPTN>"; clear ONLCR on the master (as runc: the
+ *   caller's terminal adds its own CR); with has_size, TIOCSWINSZ rows
+ *   height, columns width; sendmsg the master to sock_fd with SCM_RIGHTS
+ *   and the payload "/dev/ptmx"; close both. Then /dev/console: created in
+ *   the in-root /dev as an empty file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) if
+ *   missing, opened O_PATH|O_NOFOLLOW, and it must be a regular file or a
+ *   char device (never a symlink); the slave is bound onto it (MS_BIND).
+ *   Last, the slave is opened O_RDWR|O_NOCTTY, dup'ed onto 0, 1 and 2, and
+ *   made the controlling terminal (TIOCSCTTY on 0).
+ */
+#define OP_CONSOLE 21
+#define OP_MAX 21
+
 #endif

@@ -125,3 +125,45 @@ rich_config() {
 	run -0 berth run "$(new_id)" 3</dev/null 4</dev/null
 	[ "$output" = "0 1 2 " ]
 }
+
+# in_script ID [ENV...]: `berth run ID` with a terminal, under script(1)
+# (which gives berth one); $output without CRs and NULs.
+in_script() {
+	local id="$1" cmd
+	shift
+	printf -v cmd '%q ' env "$@" "$BERTH" --root "$BERTH_ROOT" run --bundle "$BUNDLE" "$id"
+	run timeout -k 5 20 script -qec "$cmd" /dev/null </dev/null
+	output="$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')"
+}
+
+@test "initplan: a terminal from the C init is the one the Go init made" {
+	berth_only
+	command -v script >/dev/null || skip "no script(1)"
+	update_config '.process.terminal = true | .process.consoleSize = {"height": 33, "width": 101}'
+	# the tty, onlcr, the controlling terminal, /dev/console, the fds
+	# (consoleSize: tty.bats, through a console socket)
+	set_args sh -c 'tty; stty -a | grep -o -- "-*onlcr"
+		[ "$(awk "{print \$7}" /proc/self/stat)" != 0 ] && echo has-ctty
+		awk "\$5 == \"/dev/console\" { print \$5, \$6 }" /proc/self/mountinfo
+		ls /proc/$$/fd | tr "\n" " "'
+	local c go
+	in_script "$(new_id)"
+	c="$output"
+	in_script "$(new_id)" BERTH_GO_INIT=1
+	go="$output"
+	diff <(echo "$go") <(echo "$c")
+	[[ "$c" == *"-onlcr"* && "$c" == *"has-ctty"* ]]
+	[[ "$c" == *"/dev/console rw,"* ]]
+}
+
+@test "initplan: a terminal container's init is the C stub too" {
+	berth_only
+	update_config '.process.terminal = true'
+	set_args /bin/true
+	start_recvtty null
+	local id pid
+	id="$(new_id)"
+	create_container "$id" --console-socket "$CONSOLE_SOCKET"
+	pid="$(container_pid "$id")"
+	[ "$(threads_of "$pid")" = 1 ]
+}
