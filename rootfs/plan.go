@@ -83,7 +83,7 @@ func Plan(c *Config, cgroupFile string) (setup, final []Step, err error) {
 	}
 	rootfs, err := realRootfs(c.Rootfs)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, ErrNeedsGoInit // the Go init words the error, as Setup
 	}
 	prop, ok := parsePropagation(c.Propagation)
 	if !ok {

@@ -196,6 +196,22 @@ wait_for() {
 	done
 }
 
+# run_in_script ID [RUN-FLAGS...]: `berth run` under script(1); the output,
+# with \r, NUL and the "^@" that script's pty echoes for the end of its
+# (empty) stdin removed, is in $output and $lines; the raw one in $RAW_OUTPUT.
+# util-linux script(1) gives berth a terminal; `script -e` returns the exit
+# status of its child. Variables set for the call (VAR=x run_in_script ...)
+# reach berth.
+run_in_script() {
+	local id="$1" cmd
+	shift
+	printf -v cmd '%q ' "$BERTH" --root "$BERTH_ROOT" run --bundle "$BUNDLE" "$@" "$id"
+	run timeout -k 5 20 script -qec "$cmd" /dev/null </dev/null
+	RAW_OUTPUT="$output"
+	output="$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')"
+	mapfile -t lines <<<"$output"
+}
+
 # ---------------------------------------------------------------------------
 # bundles
 

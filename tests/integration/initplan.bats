@@ -126,16 +126,6 @@ rich_config() {
 	[ "$output" = "0 1 2 " ]
 }
 
-# in_script ID [ENV...]: `berth run ID` with a terminal, under script(1)
-# (which gives berth one); $output without CRs and NULs.
-in_script() {
-	local id="$1" cmd
-	shift
-	printf -v cmd '%q ' env "$@" "$BERTH" --root "$BERTH_ROOT" run --bundle "$BUNDLE" "$id"
-	run timeout -k 5 20 script -qec "$cmd" /dev/null </dev/null
-	output="$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')"
-}
-
 @test "initplan: a terminal from the C init is the one the Go init made" {
 	berth_only
 	command -v script >/dev/null || skip "no script(1)"
@@ -147,9 +137,9 @@ in_script() {
 		awk "\$5 == \"/dev/console\" { print \$5, \$6 }" /proc/self/mountinfo
 		ls /proc/$$/fd | tr "\n" " "'
 	local c go
-	in_script "$(new_id)"
+	run_in_script "$(new_id)"
 	c="$output"
-	in_script "$(new_id)" BERTH_GO_INIT=1
+	BERTH_GO_INIT=1 run_in_script "$(new_id)"
 	go="$output"
 	diff <(echo "$go") <(echo "$c")
 	[[ "$c" == *"-onlcr"* && "$c" == *"has-ctty"* ]]

@@ -16,19 +16,6 @@ setup() {
 }
 teardown() { berth_teardown; }
 
-# run_in_script ID [RUN-FLAGS...]: `berth run` under script(1); the output,
-# with \r, NUL and the "^@" that script's pty echoes for the end of its
-# (empty) stdin removed, is in $output and $lines; the raw one in $RAW_OUTPUT.
-run_in_script() {
-	local id="$1" cmd
-	shift
-	printf -v cmd '%q ' "$BERTH" --root "$BERTH_ROOT" run --bundle "$BUNDLE" "$@" "$id"
-	run timeout -k 5 20 script -qec "$cmd" /dev/null </dev/null
-	RAW_OUTPUT="$output"
-	output="$(tr -d '\r\0' <<<"$output" | sed 's/\^@//g')"
-	mapfile -t lines <<<"$output"
-}
-
 @test "foreground terminal: the process has a tty, output arrives, exit status is kept" {
 	set_args sh -c 'tty; echo done; exit 3'
 	id=$(new_id)
