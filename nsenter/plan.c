@@ -85,10 +85,13 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
 {
 	int err = errno;
 	char detail[400];
+	const char *sep;
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
+	/* a detail that is empty or a " (hint)" joins the label without ": " */
+	sep = *P.label && detail[0] && detail[0] != ' ' ? ": " : "";
 	if (P.ready) {
 		/* errno text as the Go init printed it: "exec format error" */
 		char text[128] = "";
@@ -96,11 +99,11 @@ static void __attribute__((noreturn, format(printf, 1, 2))) fail(const char *fmt
 			snprintf(text, sizeof(text), ": %s", strerror(err));
 		if (text[2] >= 'A' && text[2] <= 'Z')
 			text[2] = (char)(text[2] - 'A' + 'a');
-		dprintf(2, "berth init: %s%s%s%s\n", P.label, *P.label ? ": " : "", detail, text);
+		dprintf(2, "berth init: %s%s%s%s\n", P.label, sep, detail, text);
 		_exit(1);
 	}
 	errno = err;
-	berth_bail("%s%s%s", P.label, *P.label ? ": " : "", detail);
+	berth_bail("%s%s%s", P.label, sep, detail);
 }
 
 /* MUST fails with the detail unless ok; FAIL0 fails with errno 0. */
@@ -704,7 +707,7 @@ static void op_rlimit(struct rd *r)
 	if (err == EPERM)
 		rlimit_hint(res, hard, hint, sizeof(hint));
 	errno = err;
-	fail("prlimit%s", hint);
+	fail("%s", hint); /* as the Go init: "<label> (<hint>): <errno>" */
 }
 
 static void op_mkcwd(struct rd *r)

@@ -331,7 +331,7 @@ stat_field() {
 		skip "this host can raise hard limits (CAP_SYS_RESOURCE)"
 	fi
 	refused '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 30000, "hard": 30000}]' \
-		"process.rlimits[0]: RLIMIT_NOFILE 30000/30000" "can only be raised with CAP_SYS_RESOURCE" "operation not permitted"
+		"process.rlimits[0]: RLIMIT_NOFILE 30000/30000 (the hard limit is" "can only be raised with CAP_SYS_RESOURCE): operation not permitted"
 }
 
 @test "rlimits: limits the host allows are applied" {
