@@ -7,7 +7,6 @@ import (
 	"os"
 	"strings"
 
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -17,17 +16,18 @@ import (
 // directory is opened before the tmpfs hides it; the copy reads from that
 // fd and writes through a handle on the new mount, every name opened
 // relative to its parent with O_NOFOLLOW, so no symlink in the image is
-// ever followed. A read-only tmpfs is made read-only after the copy.
-func mountCopyUp(r *root, m specs.Mount, o mountOptions, h *os.File, flags uintptr) error {
+// ever followed. A read-only tmpfs is made read-only after the copy (the
+// step's finish).
+func mountCopyUp(r *root, s Step, h *os.File) error {
 	src, err := reopenDir(int(h.Fd()), ".")
 	if err != nil {
-		return fmt.Errorf("tmpcopyup: open %s: %w", m.Destination, err)
+		return fmt.Errorf("tmpcopyup: open %s: %w", s.Path, err)
 	}
 	defer src.Close()
-	if err := mountOn(m.Source, h, m.Type, flags&^unix.MS_RDONLY, o.Data); err != nil {
+	if err := mountOn(s.Source, h, s.FSType, uintptr(s.Flags), s.Data); err != nil {
 		return err
 	}
-	rel, err := r.resolve(m.Destination)
+	rel, err := r.resolve(s.Path)
 	if err != nil {
 		return err
 	}
@@ -39,10 +39,10 @@ func mountCopyUp(r *root, m specs.Mount, o mountOptions, h *os.File, flags uintp
 	if err := copyTree(int(src.Fd()), int(dst.Fd())); err != nil {
 		return fmt.Errorf("tmpcopyup: %w", err)
 	}
-	if err := copyRootAttrs(src, dst, o.Data); err != nil {
+	if err := copyRootAttrs(src, dst, s.Data); err != nil {
 		return fmt.Errorf("tmpcopyup: %w", err)
 	}
-	return finishMount(r, m.Destination, o, flags&unix.MS_RDONLY != 0)
+	return nil
 }
 
 // copyRootAttrs gives the tmpfs root the directory's owner, and its mode

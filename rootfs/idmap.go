@@ -142,32 +142,6 @@ func sysIDMap(m []specs.LinuxIDMapping) []syscall.SysProcIDMap {
 	return out
 }
 
-// mountIDMapped moves the detached tree in fd onto the destination (a
-// directory or a file, like the source) and applies the other options.
-func mountIDMapped(r *root, m specs.Mount, o mountOptions, fd int) error {
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("id-mapped source: %w", err)
-	}
-	var h *os.File
-	var err error
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		h, err = r.mkdirAll(m.Destination)
-	} else {
-		h, err = r.mkfile(m.Destination)
-	}
-	if err != nil {
-		return err
-	}
-	err = moveMount(fd, h)
-	h.Close()
-	if err != nil {
-		return err
-	}
-	return finishMount(r, m.Destination, o, o.needsRemount())
-}
-
 // moveMount attaches the detached tree fd onto the file h holds.
 func moveMount(fd int, h *os.File) error {
 	for {

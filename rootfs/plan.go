@@ -12,19 +12,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file compiles Setup and Finalize into primitive steps for an init
-// that is not Go: the C stub executes them (nsenter/plan.h), so no Go
-// runtime has to start in the container. The runtime's parent compiles them
-// before the init runs, from the same mount namespace the init starts in,
-// so what Setup would look up on the host (the source of a bind, the
-// cgroup hierarchies, /proc/kcore) it looks up here. Decisions about the
-// rootfs's own content (symlinks, existing files) stay with the executor:
+// This file describes Setup and Finalize as primitive steps, once, for two
+// executors: the C stub (nsenter/plan.h), so that no Go runtime has to
+// start in the container, and the Go init (exec.go), for what the C stub
+// cannot do. The runtime's parent compiles the C stub's steps before the
+// init runs, from the same mount namespace the init starts in, so what
+// Setup looks up on the host (the source of a bind, the cgroup
+// hierarchies, /proc/kcore) it looks up there. Decisions about the
+// rootfs's own content (symlinks, existing files) stay with the executors:
 // they can change with each mount.
 
 // StepKind names a primitive step.
 type StepKind int
 
-// The steps (plan.h describes what the executor does for each).
+// The steps. Both executors run the first eight (plan.h describes what
+// each does); the rest only the Go init.
 const (
 	StepRoot StepKind = iota + 1
 	StepMount
@@ -34,6 +36,18 @@ const (
 	StepReadonly
 	StepMask
 	StepFinish
+	// StepHostRoot checks the parent's private bind of the rootfs (no
+	// mount namespace: HostMountNS) and opens it, instead of StepRoot.
+	StepHostRoot
+	// StepBindDevice bind-mounts the host's node at Path onto an empty
+	// file (mknod is not allowed in a user namespace).
+	StepBindDevice
+	// StepHook runs Config.BeforePivot.
+	StepHook
+	// StepMoveRoot (--no-pivot) and StepChroot (HostMountNS) enter the
+	// rootfs instead of StepPivot.
+	StepMoveRoot
+	StepChroot
 )
 
 // Step is one primitive step of the rootfs setup. Which fields count
@@ -59,6 +73,11 @@ type Step struct {
 	RecSet, RecClr        uint64
 	Propagation           []uint64
 	AltSource             string
+	// Mount, Go init only: CopyUp fills the new tmpfs with what it covers
+	// (tmpcopyup); IDMapFd, when set, is the detached id-mapped tree to
+	// move onto Path instead of mounting Source.
+	CopyUp  bool
+	IDMapFd int
 	// Mknod: Mode (type and permissions), Dev, owner UID/GID.
 	Mode     uint32
 	Dev      uint64
@@ -74,44 +93,90 @@ type Step struct {
 var ErrNeedsGoInit = errors.New("needs the Go init")
 
 // Plan compiles Setup (root, mounts, /dev, pivot) and Finalize
-// (readonlyPaths, maskedPaths, read-only /dev and root) of c into steps.
-// cgroupFile is /proc/<pid>/cgroup of the init-to-be, already placed in
-// its cgroups. It returns ErrNeedsGoInit for what steps cannot express.
+// (readonlyPaths, maskedPaths, read-only /dev and root) of c into steps
+// for the C stub, labelled as the Go init's errors read. cgroupFile is
+// /proc/<pid>/cgroup of the init-to-be, already placed in its cgroups. It
+// returns ErrNeedsGoInit for what the stub cannot do, and for a config
+// the compiler refuses: the Go init then words the error.
 func Plan(c *Config, cgroupFile string) (setup, final []Step, err error) {
 	if c.HostMountNS || c.InUserNS || c.NoPivot || len(c.IDMapFds) > 0 || c.BeforePivot != nil {
 		return nil, nil, ErrNeedsGoInit
 	}
+	for _, m := range c.Mounts {
+		if IDMapped(m) {
+			return nil, nil, ErrNeedsGoInit
+		}
+	}
+	setup, err = compileSetup(c, cgroupFile)
+	if err != nil {
+		return nil, nil, ErrNeedsGoInit
+	}
+	for i := range setup {
+		s := &setup[i]
+		if s.Kind > StepFinish || s.CopyUp {
+			return nil, nil, ErrNeedsGoInit
+		}
+		if s.Kind == StepMount && s.Flags&unix.MS_BIND != 0 && s.FSType == "" {
+			st, err := os.Stat(s.Source)
+			if err != nil {
+				return nil, nil, ErrNeedsGoInit // the Go init words the error
+			}
+			s.File = !st.IsDir()
+		}
+		s.Label = "rootfs: " + s.Label
+	}
+	final = compileFinalize(c)
+	for i := range final {
+		final[i].Label = "finalize rootfs: " + final[i].Label
+	}
+	return setup, final, nil
+}
+
+// compileSetup is Setup as steps. cgroupFile is /proc/<pid>/cgroup of the
+// init.
+func compileSetup(c *Config, cgroupFile string) ([]Step, error) {
 	rootfs, err := realRootfs(c.Rootfs)
 	if err != nil {
-		return nil, nil, ErrNeedsGoInit // the Go init words the error, as Setup
+		return nil, err
 	}
 	prop, ok := parsePropagation(c.Propagation)
 	if !ok {
-		return nil, nil, ErrNeedsGoInit
+		return nil, fmt.Errorf("linux.rootfsPropagation: unknown value %q", c.Propagation)
 	}
-	setup = append(setup, Step{Kind: StepRoot, Label: "rootfs: root.path (" + rootfs + ")",
-		Path: rootfs, Flags: uint64(prop)})
+	rootLabel := "root.path (" + rootfs + ")"
+	steps := []Step{{Kind: StepRoot, Label: rootLabel, Path: rootfs, Flags: uint64(prop)}}
+	if c.HostMountNS {
+		steps[0].Kind = StepHostRoot
+	}
 	for i, m := range c.Mounts {
-		label := fmt.Sprintf("rootfs: mounts[%d] (%s on %s)", i, m.Type, m.Destination)
-		steps, err := planMount(c, m, label, cgroupFile)
+		label := fmt.Sprintf("mounts[%d] (%s on %s)", i, m.Type, m.Destination)
+		ms, err := compileMount(c, i, m, label, cgroupFile)
 		if err != nil {
-			return nil, nil, err
+			return nil, fmt.Errorf("%s: %w", label, err)
 		}
-		setup = append(setup, steps...)
+		steps = append(steps, ms...)
 	}
 	if needsDev(c) {
-		setup = append(setup, planDev(c)...)
+		steps = append(steps, compileDev(c)...)
 	}
-	var pivotProp uint64
-	if c.Propagation != "" {
-		pivotProp = uint64(prop)
+	if c.BeforePivot != nil {
+		steps = append(steps, Step{Kind: StepHook, Label: "hooks before pivot_root"})
 	}
-	setup = append(setup, Step{Kind: StepPivot, Label: "rootfs: pivot_root (" + rootfs + ")", Flags: pivotProp})
-	return setup, planFinalize(c), nil
+	enter := Step{Kind: StepPivot, Label: "pivot_root (" + rootfs + ")"}
+	switch {
+	case c.HostMountNS:
+		enter = Step{Kind: StepChroot, Label: "chroot (" + rootfs + ")"}
+	case c.NoPivot:
+		enter.Kind, enter.Label = StepMoveRoot, "no-pivot move ("+rootfs+")"
+	}
+	if c.Propagation != "" && !c.HostMountNS {
+		enter.Flags = uint64(prop) // applied again to the new "/"
+	}
+	return append(steps, enter), nil
 }
 
-// planMount is mountOne as steps.
-func planMount(c *Config, m specs.Mount, label, cgroupFile string) ([]Step, error) {
+// compileMount is mounts[i] as steps.
+func compileMount(c *Config, i int, m specs.Mount, label, cgroupFile string) ([]Step, error) {
 	o := parseMountOptions(m.Options)
 	if m.Type == "bind" || m.Type == "rbind" {
 		o.Flags |= unix.MS_BIND
@@ -119,36 +184,45 @@ func planMount(c *Config, m specs.Mount, label, cgroupFile string) ([]Step, erro
 			o.Flags |= unix.MS_REC
 		}
 	}
-	if o.CopyUp || o.IDMap || !procDestOK(m, o) {
-		return nil, ErrNeedsGoInit
-	}
 	dest := filepath.Clean("/" + m.Destination)
+	if err := checkProcDest(dest, m, o); err != nil {
+		return nil, err
+	}
 	switch {
+	case c.IDMapFds[i] > 0:
+		return []Step{withFinish(Step{Kind: StepMount, Label: label, Path: dest, IDMapFd: c.IDMapFds[i]},
+			o, o.needsRemount())}, nil
 	case o.Flags&unix.MS_BIND != 0:
-		st, err := os.Stat(m.Source)
-		if err != nil {
-			return nil, ErrNeedsGoInit // the Go init words the error
-		}
-		return []Step{finish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
-			Flags: uint64(unix.MS_BIND | o.Flags&unix.MS_REC), File: !st.IsDir()}, o, o.needsRemount())}, nil
+		return []Step{withFinish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
+			Flags: uint64(unix.MS_BIND | o.Flags&unix.MS_REC)}, o, o.needsRemount())}, nil
 	case m.Type == "cgroup" || m.Type == "cgroup2":
-		return planCgroup(c, m, o, dest, label, cgroupFile)
+		return compileCgroup(c, m, o, dest, label, cgroupFile)
 	}
 	return []Step{plainStep(m, o, dest, label)}, nil
 }
 
-// plainStep is mountPlain as a step.
+// plainStep mounts a filesystem (proc, sysfs, tmpfs, devpts, mqueue, ...).
 func plainStep(m specs.Mount, o mountOptions, dest, label string) Step {
 	flags := o.Flags
 	if dest == "/dev" {
-		flags &^= unix.MS_RDONLY // see mountPlain
+		// /dev must stay writable for the device nodes; Finalize makes it
+		// read-only afterwards when asked.
+		flags &^= unix.MS_RDONLY
 	}
-	return finish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
+	if o.CopyUp {
+		// The copy needs a writable tmpfs; the remount makes it read-only.
+		return withFinish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source, FSType: m.Type,
+			Data: o.Data, Flags: uint64(flags &^ unix.MS_RDONLY), CopyUp: true}, o, flags&unix.MS_RDONLY != 0)
+	}
+	return withFinish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
 		FSType: m.Type, Data: o.Data, Flags: uint64(flags)}, o, false)
 }
 
-// finish adds finishMount's work to a mount step.
-func finish(s Step, o mountOptions, remount bool) Step {
+// withFinish adds to a mount step what only works on the new mount itself:
+// the remount of a bind (MS_BIND ignores the other flags), the recursive
+// attributes, and the propagation flags (mount(2) takes them in a call of
+// their own).
+func withFinish(s Step, o mountOptions, remount bool) Step {
 	s.Remount = remount
 	s.RemountFlags = uint64(o.Flags & remountFlags)
 	s.Cleared = uint64(o.Cleared)
@@ -159,31 +233,66 @@ func finish(s Step, o mountOptions, remount bool) Step {
 	return s
 }
 
-// procDestOK is checkProcDest on the destination as written; the executor
-// refuses a destination whose symlinks lead into /proc.
-func procDestOK(m specs.Mount, o mountOptions) bool {
-	rel := filepath.Clean("/" + m.Destination)
-	switch {
-	case rel == "/proc":
-		return m.Type == "proc" || o.Flags&unix.MS_BIND != 0 && isProcfs(m.Source)
-	case strings.HasPrefix(rel, "/proc/"):
-		return procAllowed[rel]
-	}
-	return true
+// procAllowed are the only places under /proc something may be mounted on:
+// the files lxcfs emulates. Anything else could cover a /proc file whose
+// writes the kernel trusts (CVE-2019-16884 and kin).
+var procAllowed = map[string]bool{
+	"/proc/cpuinfo":                   true,
+	"/proc/diskstats":                 true,
+	"/proc/meminfo":                   true,
+	"/proc/stat":                      true,
+	"/proc/swaps":                     true,
+	"/proc/uptime":                    true,
+	"/proc/loadavg":                   true,
+	"/proc/slabinfo":                  true,
+	"/proc/sys/kernel/ns_last_pid":    true,
+	"/proc/sys/fs/binfmt_misc":        true,
+	"/proc/pressure/cpu":              true,
+	"/proc/pressure/io":               true,
+	"/proc/pressure/memory":           true,
+	"/proc/sys/kernel/random/boot_id": true,
 }
 
-// planCgroup is mountCgroup as steps.
-func planCgroup(c *Config, m specs.Mount, o mountOptions, dest, label, cgroupFile string) ([]Step, error) {
+// checkProcDest refuses mounts on or under /proc other than a procfs on
+// /proc itself and the lxcfs files, for the destination as written. The
+// executors refuse a destination whose symlinks lead into /proc.
+func checkProcDest(dest string, m specs.Mount, o mountOptions) error {
+	switch {
+	case dest == "/proc":
+		if m.Type == "proc" || o.Flags&unix.MS_BIND != 0 && isProcfs(m.Source) {
+			return nil
+		}
+		return fmt.Errorf("only a procfs may be mounted on /proc")
+	case strings.HasPrefix(dest, "/proc/") && !procAllowed[dest]:
+		return fmt.Errorf("%s is inside /proc, where mounts are not allowed", dest)
+	}
+	return nil
+}
+
+func isProcfs(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.PROC_SUPER_MAGIC
+}
+
+// compileCgroup is a "cgroup" mount: cgroup2 on a unified host (or when
+// asked for by type), else the v1 layout: a tmpfs, in it one bind of the
+// init's cgroup per hierarchy (or, with a cgroup namespace, a fresh cgroup
+// mount, which the namespace roots at that cgroup), then the
+// "cpu -> cpu,cpuacct" symlinks; the tmpfs becomes read-only last, once
+// its content is in place. Without a cgroup namespace the kernel may
+// refuse cgroup2 (EPERM in a user namespace, EBUSY): the container then
+// gets a bind of its own cgroup directory (AltSource).
+func compileCgroup(c *Config, m specs.Mount, o mountOptions, dest, label, cgroupFile string) ([]Step, error) {
 	var st unix.Statfs_t
 	if err := unix.Statfs(hostCgroupRoot, &st); err != nil {
-		return nil, ErrNeedsGoInit
+		return nil, fmt.Errorf("statfs %s: %w", hostCgroupRoot, err)
 	}
 	own, err := ownCgroupsFrom(cgroupFile)
 	if err != nil {
 		return nil, err
 	}
 	if m.Type == "cgroup2" || st.Type == unix.CGROUP2_SUPER_MAGIC {
-		s := finish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
+		s := withFinish(Step{Kind: StepMount, Label: label, Path: dest, Source: m.Source,
 			FSType: "cgroup2", Data: o.Data, Flags: uint64(o.Flags)}, o, false)
 		if !c.InCgroupNS {
 			s.AltSource = filepath.Join(hostCgroupRoot, own[""])
@@ -201,12 +310,12 @@ func planCgroup(c *Config, m specs.Mount, o mountOptions, dest, label, cgroupFil
 		sub := path.Join(dest, hy.name)
 		l := label + ": " + hy.name
 		if c.InCgroupNS {
-			steps = append(steps, finish(Step{Kind: StepMount, Label: l, Path: sub, Source: "cgroup",
+			steps = append(steps, withFinish(Step{Kind: StepMount, Label: l, Path: sub, Source: "cgroup",
 				FSType: "cgroup", Data: hy.controllers,
 				Flags: uint64(o.Flags &^ (unix.MS_BIND | unix.MS_REC))}, mountOptions{Propagation: o.Propagation}, false))
 			continue
 		}
-		steps = append(steps, finish(Step{Kind: StepMount, Label: l, Path: sub, Source: hy.source,
+		steps = append(steps, withFinish(Step{Kind: StepMount, Label: l, Path: sub, Source: hy.source,
 			Flags: unix.MS_BIND | unix.MS_REC}, o, o.needsRemount()))
 	}
 	for _, hy := range hs {
@@ -220,44 +329,54 @@ func planCgroup(c *Config, m specs.Mount, o mountOptions, dest, label, cgroupFil
 	}
 	o.Flags &^= unix.MS_BIND | unix.MS_REC
 	if o.Flags&unix.MS_RDONLY != 0 || len(o.Propagation) > 0 || !o.Rec.empty() {
-		// finishMount of the tmpfs, once its content is in place.
-		s := finish(Step{Kind: StepFinish, Label: label, Path: dest}, o, o.Flags&unix.MS_RDONLY != 0)
+		s := withFinish(Step{Kind: StepFinish, Label: label, Path: dest}, o, o.Flags&unix.MS_RDONLY != 0)
 		steps = append(steps, s)
 	}
 	return steps, nil
 }
 
-// planDev is setupDev as steps: the default nodes, linux.devices, then the
-// links.
-func planDev(c *Config) []Step {
+// compileDev populates /dev: the default nodes, linux.devices (an entry
+// there with the path of a default node wins), then the links. It comes
+// after all mounts, since /dev (and /dev/pts for ptmx) are mounts
+// themselves.
+func compileDev(c *Config) []Step {
 	var steps []Step
 	for _, d := range defaultDevices {
 		if !hasDevice(c.Devices, d.Path) {
-			steps = append(steps, mknodStep("rootfs: default device "+d.Path, d))
+			steps = append(steps, deviceStep(c, "default device "+d.Path, d))
 		}
 	}
 	for i, d := range c.Devices {
-		steps = append(steps, mknodStep(fmt.Sprintf("rootfs: linux.devices[%d] (%s)", i, d.Path), d))
+		steps = append(steps, deviceStep(c, fmt.Sprintf("linux.devices[%d] (%s)", i, d.Path), d))
 	}
 	links := devSymlinks
 	if _, err := os.Stat("/proc/kcore"); err == nil {
 		links = append(links[:len(links):len(links)], [2]string{"core", "/proc/kcore"})
 	}
 	for _, l := range links {
-		steps = append(steps, Step{Kind: StepSymlink, Label: "rootfs: symlink /dev/" + l[0],
+		steps = append(steps, Step{Kind: StepSymlink, Label: "symlink /dev/" + l[0],
 			Path: "/dev", Name: l[0], Target: l[1]})
 	}
-	return append(steps, Step{Kind: StepSymlink, Label: "rootfs: symlink /dev/ptmx",
+	// The container's ptys come from its own devpts instance.
+	return append(steps, Step{Kind: StepSymlink, Label: "symlink /dev/ptmx",
 		Path: "/dev", Name: "ptmx", Target: "pts/ptmx", Replace: true})
 }
 
-func mknodStep(label string, d specs.LinuxDevice) Step {
+// deviceStep makes one node with the exact mode of the config (no umask),
+// owned as asked; an existing node is kept, as runc does. In a user
+// namespace, where mknod is not allowed, the host's node at the same path
+// is bound onto an empty file instead (a fifo can still be made).
+func deviceStep(c *Config, label string, d specs.LinuxDevice) Step {
 	mode, _ := deviceType(d.Type) // validated with the config
+	path := filepath.Clean("/" + d.Path)
+	if c.InUserNS && mode != unix.S_IFIFO {
+		return Step{Kind: StepBindDevice, Label: label, Path: path, Source: d.Path}
+	}
 	perm := uint32(0o666)
 	if d.FileMode != nil {
 		perm = uint32(d.FileMode.Perm())
 	}
-	s := Step{Kind: StepMknod, Label: label, Path: filepath.Clean("/" + d.Path), Mode: mode | perm,
+	s := Step{Kind: StepMknod, Label: label, Path: path, Mode: mode | perm,
 		Dev: unix.Mkdev(uint32(d.Major), uint32(d.Minor))}
 	if d.UID != nil {
 		s.UID = *d.UID
@@ -268,21 +387,24 @@ func mknodStep(label string, d specs.LinuxDevice) Step {
 	return s
 }
 
-// planFinalize is Finalize as steps.
-func planFinalize(c *Config) []Step {
+// compileFinalize is Finalize as steps: readonlyPaths, then maskedPaths
+// (through the container's /dev/null, so after Setup made it), then a
+// read-only /dev if mounts[] asked for one (it had to stay writable for
+// the nodes), then the read-only root.
+func compileFinalize(c *Config) []Step {
 	var steps []Step
 	for i, p := range c.ReadonlyPaths {
-		steps = append(steps, Step{Kind: StepReadonly, Label: fmt.Sprintf("finalize rootfs: linux.readonlyPaths[%d] (%s)", i, p), Path: p})
+		steps = append(steps, Step{Kind: StepReadonly, Label: fmt.Sprintf("linux.readonlyPaths[%d] (%s)", i, p), Path: p})
 	}
 	for i, p := range c.MaskedPaths {
-		steps = append(steps, Step{Kind: StepMask, Label: fmt.Sprintf("finalize rootfs: linux.maskedPaths[%d] (%s)", i, p), Path: p})
+		steps = append(steps, Step{Kind: StepMask, Label: fmt.Sprintf("linux.maskedPaths[%d] (%s)", i, p), Path: p})
 	}
 	if devReadonly(c) {
-		steps = append(steps, Step{Kind: StepFinish, Label: "finalize rootfs: mounts (/dev ro)", Path: "/dev",
+		steps = append(steps, Step{Kind: StepFinish, Label: "mounts (/dev ro)", Path: "/dev",
 			Remount: true, RemountFlags: unix.MS_RDONLY})
 	}
 	if c.Readonly {
-		steps = append(steps, Step{Kind: StepFinish, Label: "finalize rootfs: root.readonly", Path: "/",
+		steps = append(steps, Step{Kind: StepFinish, Label: "root.readonly", Path: "/",
 			Remount: true, RemountFlags: unix.MS_RDONLY})
 	}
 	return steps

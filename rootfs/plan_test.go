@@ -103,7 +103,11 @@ func TestPlanCgroup(t *testing.T) {
 		}
 		return
 	}
-	hs, err := v1Hierarchies()
+	own, err := ownCgroupsFrom("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs, err := v1HierarchiesOf(own)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,5 +153,57 @@ func TestPlanNeedsGoInit(t *testing.T) {
 	c.Mounts[1].Destination = "/proc/meminfo" // lxcfs may cover it
 	if _, _, err := Plan(c, "/proc/self/cgroup"); err != nil {
 		t.Errorf("mount on /proc/meminfo: %v", err)
+	}
+}
+
+// TestCompileGoInitSteps: what only the Go init executes is still one list
+// of steps, in Setup's order.
+func TestCompileGoInitSteps(t *testing.T) {
+	c := planConfig(t)
+	c.InUserNS = true
+	c.NoPivot = true
+	c.Propagation = "rprivate"
+	c.BeforePivot = func() error { return nil }
+	c.Devices = []specs.LinuxDevice{{Path: "/dev/fifo", Type: "p"}}
+	c.Mounts[1].Options = append(c.Mounts[1].Options, "tmpcopyup")
+	steps, err := compileSetup(c, "/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if steps[0].Kind != StepRoot || steps[2].Label != "mounts[1] (tmpfs on /dev)" {
+		t.Errorf("labels carry no executor prefix: %q, %q", steps[0].Label, steps[2].Label)
+	}
+	if dev := steps[2]; !dev.CopyUp || dev.Flags&unix.MS_RDONLY != 0 || dev.Remount {
+		t.Errorf("tmpcopyup on /dev: %+v (mounted writable, and /dev stays so until Finalize)", dev)
+	}
+	var binds, fifos int
+	for _, s := range steps {
+		switch {
+		case s.Kind == StepBindDevice && s.Source == s.Path:
+			binds++
+		case s.Kind == StepMknod && s.Path == "/dev/fifo":
+			fifos++
+		}
+	}
+	if binds != len(defaultDevices) || fifos != 1 {
+		t.Errorf("user namespace: %d binds, %d fifos; want a bind per default node and mknod of the fifo", binds, fifos)
+	}
+	hook, enter := steps[len(steps)-2], steps[len(steps)-1]
+	if hook.Kind != StepHook || enter.Kind != StepMoveRoot || enter.Flags != unix.MS_PRIVATE|unix.MS_REC {
+		t.Errorf("end: %+v, %+v; want the hook, then the move with rprivate", hook, enter)
+	}
+
+	c = planConfig(t)
+	c.HostMountNS = true
+	c.Propagation = "rshared"
+	if steps, err = compileSetup(c, "/proc/self/cgroup"); err != nil {
+		t.Fatal(err)
+	}
+	if first, last := steps[0], steps[len(steps)-1]; first.Kind != StepHostRoot || last.Kind != StepChroot || last.Flags != 0 {
+		t.Errorf("no mount namespace: %+v ... %+v; want the host root check and a chroot, no propagation", first, last)
+	}
+	if _, err := compileSetup(&Config{Rootfs: c.Rootfs, Mounts: []specs.Mount{{Destination: "/proc/sys", Type: "tmpfs"}}},
+		"/proc/self/cgroup"); err == nil || err.Error() != "mounts[0] (tmpfs on /proc/sys): /proc/sys is inside /proc, where mounts are not allowed" {
+		t.Errorf("mount into /proc: %v", err)
 	}
 }

@@ -62,49 +62,24 @@ type Config struct {
 //     and every later step works through a handle on that mount;
 //  3. mounts[], in order, each destination resolved inside the rootfs;
 //  4. /dev nodes and symlinks, unless /dev is a bind of the host's /dev: they
-//     go into the /dev and /dev/pts mounted in step 3;
+//     go into the /dev and /dev/pts mounted in step 3; then BeforePivot;
 //  5. pivot_root (or MS_MOVE + chroot with NoPivot), then the configured
 //     propagation is applied again to the new "/".
 //
 // Without a mount namespace (HostMountNS) steps 1 and 2 are the parent's
 // private bind of the rootfs, checked here, and step 5 is a chroot.
 //
-// On return the cwd is the new "/". Console setup (MountConsole) and then
-// Finalize come next.
+// The steps are compiled first (plan.go: the C stub runs the same steps
+// for most configs) and then executed (exec.go). On return the cwd is the
+// new "/". Console setup (MountConsole) and then Finalize come next.
 func Setup(c *Config) error {
-	rootfs, err := realRootfs(c.Rootfs)
+	steps, err := compileSetup(c, "/proc/self/cgroup")
 	if err != nil {
 		return err
 	}
-	if !c.HostMountNS {
-		if err := prepareRoot(rootfs, c.Propagation); err != nil {
-			return err
-		}
-	}
-	r, err := openRoot(rootfs)
-	if err != nil {
-		return fmt.Errorf("root.path (%s): open: %w", rootfs, err)
-	}
-	defer r.Close()
-	if c.HostMountNS {
-		if err := checkHostRootfs(r); err != nil {
-			return err
-		}
-	}
-	if err := mountAll(r, c); err != nil {
-		return err
-	}
-	if needsDev(c) {
-		if err := setupDev(r, c); err != nil {
-			return err
-		}
-	}
-	if c.BeforePivot != nil {
-		if err := c.BeforePivot(); err != nil {
-			return err
-		}
-	}
-	return enterRoot(r, c)
+	x := executor{c: c}
+	defer x.close()
+	return x.run(steps)
 }
 
 // realRootfs checks root.path and resolves its symlinks once, so that the
@@ -121,35 +96,6 @@ func realRootfs(path string) (string, error) {
 	return real, nil
 }
 
-// enterRoot switches "/" to the rootfs. The root propagation is applied
-// again afterwards: what was set in prepareRoot applied to the host's "/",
-// which the container no longer sees.
-func enterRoot(r *root, c *Config) error {
-	if c.HostMountNS {
-		// Never pivot_root or MS_MOVE in the host's namespace; the
-		// propagation was refused by the config checks.
-		if err := chrootRoot(r); err != nil {
-			return fmt.Errorf("chroot (%s): %w", r.path, err)
-		}
-		return nil
-	}
-	enter, how := pivotRoot, "pivot_root"
-	if c.NoPivot {
-		enter, how = moveRoot, "no-pivot move"
-	}
-	if err := enter(r); err != nil {
-		return fmt.Errorf("%s (%s): %w", how, r.path, err)
-	}
-	if c.Propagation == "" {
-		return nil
-	}
-	flags, _ := parsePropagation(c.Propagation)
-	if err := sysMount("", "/", "", flags, ""); err != nil {
-		return fmt.Errorf("linux.rootfsPropagation (%s): set on new /: %w", c.Propagation, err)
-	}
-	return nil
-}
-
 // Finalize applies what must come last, after Setup and MountConsole (which
 // may need to create /dev/console, impossible once /dev or "/" is read-only):
 // readonlyPaths, then maskedPaths (through the container's /dev/null, so
@@ -158,42 +104,9 @@ func enterRoot(r *root, c *Config) error {
 // resolved inside the new "/"; missing ones are skipped. The container's
 // /proc must be mounted: mounts go through /proc/self/fd handles.
 func Finalize(c *Config) error {
-	for i, p := range c.ReadonlyPaths {
-		if err := readonlyPath(p); err != nil {
-			return fmt.Errorf("linux.readonlyPaths[%d] (%s): %w", i, p, err)
-		}
-	}
-	if err := maskPaths(c.MaskedPaths); err != nil {
-		return err
-	}
-	if devReadonly(c) {
-		if err := remountReadonly("/dev"); err != nil {
-			return fmt.Errorf("mounts (/dev ro): %w", err)
-		}
-	}
-	if c.Readonly {
-		if err := remountReadonly("/"); err != nil {
-			return fmt.Errorf("root.readonly: %w", err)
-		}
-	}
-	return nil
-}
-
-func maskPaths(paths []string) error {
-	if len(paths) == 0 {
-		return nil
-	}
-	devNull, err := openDevNull()
-	if err != nil {
-		return fmt.Errorf("linux.maskedPaths: %w", err)
-	}
-	defer devNull.Close()
-	for i, p := range paths {
-		if err := maskPath(p, devNull); err != nil {
-			return fmt.Errorf("linux.maskedPaths[%d] (%s): %w", i, p, err)
-		}
-	}
-	return nil
+	x := executor{c: c}
+	defer x.close()
+	return x.run(compileFinalize(c))
 }
 
 // devReadonly reports whether the last mount on /dev asked for "ro".
