@@ -90,18 +90,23 @@ start_agent() {
 	# the hook sees the user's program, not the init about to exec it.
 	# WAIT_KILLABLE_RECV: the init is a Go program, whose runtime's signals
 	# would restart the held execve, each time as a new notification.
+	# The hook checks /proc/<pid>/exe, not comm: execve switches the exe
+	# before it closes the close-on-exec fds start waits on, but renames the
+	# task only after, so comm could still read "berth" for a moment.
 	start_agent --execve-delay 1s
 	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", listenerPath: $sock,
 		flags: ["SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
 		syscalls: [{names: ["execve"], action: "SCMP_ACT_NOTIFY"}]}
 		| .hooks.poststart = [{path: "/bin/sh",
-		    args: ["sh", "-c", "pid=$(jq -r .pid); cat /proc/$pid/comm >" + $out]}]' \
-		--arg sock "$AGENT_SOCK" --arg out "$TEST_DIR/comm"
+		    args: ["sh", "-c", "pid=$(jq -r .pid); if [ /proc/$pid/exe -ef " + $exe + " ]; then echo executed;"
+		      + " else echo not executed: $(cat /proc/$pid/comm); fi >" + $out]}]' \
+		--arg sock "$AGENT_SOCK" --arg out "$TEST_DIR/comm" --arg exe "$BUNDLE/rootfs/bin/sleep"
 	set_args sleep 100
 	id=$(new_id)
 	create_container "$id"
 	run berth start "$id"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(cat "$TEST_DIR/comm")" = sleep ]
+	cat "$TEST_DIR/comm"
+	[ "$(cat "$TEST_DIR/comm")" = executed ]
 }
