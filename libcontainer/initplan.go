@@ -23,7 +23,7 @@ import (
 // runtime would start, so the container's init costs one exec of berth's
 // C constructor, not a second Go process (about 2.5 ms of CPU per
 // container, a third of `run`). The Go init stays for what the plan does
-// not express (planFits): user namespaces, hooks that run in
+// not express (planFits and rootfs.Plan): hooks that run in
 // the init, seccomp notify, --no-pivot, id-mapped mounts and the rarer
 // process attributes. Each operation carries the label the Go init's error
 // would start with, so errors read the same.

@@ -71,9 +71,6 @@ func TestInitPlanFits(t *testing.T) {
 	for name, change := range map[string]func(c *initConfig){
 		"terminal without a console socket": func(c *initConfig) { c.Spec.Process.Terminal = true },
 		"no process":                        func(c *initConfig) { c.Spec.Process = nil },
-		"user namespace": func(c *initConfig) {
-			c.Spec.Linux.Namespaces = append(c.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
-		},
 		"hook":        func(c *initConfig) { c.Spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}} },
 		"notify":      func(c *initConfig) { c.Seccomp = &seccomp.Program{BPF: make([]byte, 8), Notify: true} },
 		"scheduler":   func(c *initConfig) { c.Spec.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_OTHER"} },
@@ -88,6 +85,16 @@ func TestInitPlanFits(t *testing.T) {
 		if buf, err := compileInitPlan(cfg, os.Getpid()); buf != nil || err != nil {
 			t.Errorf("%s: got a plan (%v)", name, err)
 		}
+	}
+	// A user namespace has a plan: the devices are binds, not mknod.
+	cfg := planCfg(t)
+	cfg.Spec.Linux.Namespaces = append(cfg.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+	buf, err := compileInitPlan(cfg, os.Getpid())
+	if buf == nil || err != nil {
+		t.Fatalf("user namespace: no plan (%v)", err)
+	}
+	if ops, _ := nsenter.PlanOps(buf); slices.Contains(ops, nsenter.OpMknod) {
+		t.Errorf("user namespace: mknod in the plan %v", ops)
 	}
 	t.Setenv(goInitEnv, "1")
 	if buf, _ := compileInitPlan(planCfg(t), os.Getpid()); buf != nil {

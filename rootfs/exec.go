@@ -58,8 +58,6 @@ func (x *executor) step(s Step) error {
 		err = x.finish(s)
 	case StepMknod:
 		err = x.mknod(s)
-	case StepBindDevice:
-		err = x.bindDevice(s)
 	case StepSymlink:
 		err = x.symlink(s)
 	case StepReadonly:
@@ -265,16 +263,6 @@ func (x *executor) mknod(s Step) error {
 		return fmt.Errorf("chown: %w", err)
 	}
 	return nil
-}
-
-// bindDevice is StepBindDevice: the host node at Source onto an empty file.
-func (x *executor) bindDevice(s Step) error {
-	h, err := x.r.mkfile(s.Path)
-	if err != nil {
-		return err
-	}
-	defer h.Close()
-	return mountOn(s.Source, h, "", unix.MS_BIND, "")
 }
 
 // symlink is StepSymlink; an existing link is kept unless Replace.

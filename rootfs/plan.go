@@ -39,9 +39,6 @@ const (
 	// StepHostRoot checks the parent's private bind of the rootfs (no
 	// mount namespace: HostMountNS) and opens it, instead of StepRoot.
 	StepHostRoot
-	// StepBindDevice bind-mounts the host's node at Path onto an empty
-	// file (mknod is not allowed in a user namespace).
-	StepBindDevice
 	// StepHook runs Config.BeforePivot.
 	StepHook
 	// StepMoveRoot (--no-pivot) and StepChroot (HostMountNS) enter the
@@ -87,9 +84,9 @@ type Step struct {
 	Replace      bool
 }
 
-// ErrNeedsGoInit says a config needs what only the Go init does (user
-// namespaces, id-mapped mounts, tmpcopyup, --no-pivot, no mount
-// namespace, hooks before the pivot).
+// ErrNeedsGoInit says a config needs what only the Go init does
+// (id-mapped mounts, tmpcopyup, --no-pivot, no mount namespace, hooks
+// before the pivot).
 var ErrNeedsGoInit = errors.New("needs the Go init")
 
 // Plan compiles Setup (root, mounts, /dev, pivot) and Finalize
@@ -99,7 +96,7 @@ var ErrNeedsGoInit = errors.New("needs the Go init")
 // returns ErrNeedsGoInit for what the stub cannot do, and for a config
 // the compiler refuses: the Go init then words the error.
 func Plan(c *Config, cgroupFile string) (setup, final []Step, err error) {
-	if c.HostMountNS || c.InUserNS || c.NoPivot || len(c.IDMapFds) > 0 || c.BeforePivot != nil {
+	if c.HostMountNS || c.NoPivot || len(c.IDMapFds) > 0 || c.BeforePivot != nil {
 		return nil, nil, ErrNeedsGoInit
 	}
 	for _, m := range c.Mounts {
@@ -370,7 +367,7 @@ func deviceStep(c *Config, label string, d specs.LinuxDevice) Step {
 	mode, _ := deviceType(d.Type) // validated with the config
 	path := filepath.Clean("/" + d.Path)
 	if c.InUserNS && mode != unix.S_IFIFO {
-		return Step{Kind: StepBindDevice, Label: label, Path: path, Source: d.Path}
+		return Step{Kind: StepMount, Label: label, Path: path, Source: d.Path, Flags: unix.MS_BIND}
 	}
 	perm := uint32(0o666)
 	if d.FileMode != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -133,7 +134,6 @@ func TestPlanCgroup(t *testing.T) {
 // TestPlanNeedsGoInit: what the steps cannot express is left to the Go init.
 func TestPlanNeedsGoInit(t *testing.T) {
 	for name, change := range map[string]func(c *Config){
-		"user namespace":  func(c *Config) { c.InUserNS = true },
 		"no pivot":        func(c *Config) { c.NoPivot = true },
 		"no mount ns":     func(c *Config) { c.HostMountNS = true },
 		"tmpcopyup":       func(c *Config) { c.Mounts[1].Options = append(c.Mounts[1].Options, "tmpcopyup") },
@@ -179,7 +179,7 @@ func TestCompileGoInitSteps(t *testing.T) {
 	var binds, fifos int
 	for _, s := range steps {
 		switch {
-		case s.Kind == StepBindDevice && s.Source == s.Path:
+		case s.Kind == StepMount && s.Flags == unix.MS_BIND && s.Source == s.Path && strings.HasPrefix(s.Label, "default device"):
 			binds++
 		case s.Kind == StepMknod && s.Path == "/dev/fifo":
 			fifos++

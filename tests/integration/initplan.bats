@@ -105,6 +105,34 @@ rich_config() {
 	grep -q '^/mnt/file ro,' <<<"$out_c"
 }
 
+@test "initplan: in a user namespace too, the C init and the Go init make the same container" {
+	# Devices are bound from the host there (mknod is not allowed), the
+	# mounts' locked flags are kept, the ids are mapped.
+	berth_only
+	rich_config
+	# the rootfs belongs to the host's root: the mount points must exist
+	mkdir -p "$BUNDLE/rootfs/"{proc,dev,sys,mnt/dir,work}
+	touch "$BUNDLE/rootfs/mnt/file"
+	update_config '.linux.namespaces += [{"type": "user"}]
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	local out_c out_go id pid
+	run -0 berth run --preserve-fds 1 "$(new_id)" 3</dev/null
+	out_c="$output"
+	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run --preserve-fds 1 "$(new_id)" 3</dev/null
+	out_go="$output"
+	diff <(echo "$out_go") <(echo "$out_c")
+	[[ "$out_c" == *"Uid:	1000	1000	1000	1000"* && "$out_c" == *"planbox"* ]]
+	# the host's node, with the host's mode, owned by an unmapped id
+	grep -qx 'crw------- 65534 65534 10, 229 fuse' <<<"$out_c"
+
+	set_args /bin/sleep 100
+	id="$(new_id)"
+	create_container "$id"
+	pid="$(container_pid "$id")"
+	[ "$(threads_of "$pid")" = 1 ]
+}
+
 @test "initplan: socket activation fds and LISTEN_PID from the C init" {
 	berth_only
 	set_args /bin/sh -c 'echo "$LISTEN_FDS $LISTEN_PID"; readlink /proc/$$/fd/3'
