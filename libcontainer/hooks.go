@@ -126,6 +126,13 @@ func hooksOf(s *specs.Spec) *specs.Hooks {
 	return s.Hooks
 }
 
+// initRunsHooks reports whether the init runs hooks itself
+// (createContainer, startContainer): only the Go init does.
+func initRunsHooks(s *specs.Spec) bool {
+	h := hooksOf(s)
+	return len(h.CreateContainer)+len(h.StartContainer) > 0
+}
+
 // needsHookSync reports whether create needs the init to stop before its
 // pivot: for the parent's hooks, or to get the state for its own.
 func needsHookSync(s *specs.Spec) bool {

@@ -159,7 +159,7 @@ func rootfsConfig(cfg *initConfig) *rootfs.Config {
 		Rootfs: cfg.Rootfs, Readonly: cfg.Spec.Root != nil && cfg.Spec.Root.Readonly,
 		Propagation: l.RootfsPropagation, Mounts: cfg.Spec.Mounts, Devices: l.Devices,
 		NoPivot: cfg.NoPivot, MaskedPaths: l.MaskedPaths, ReadonlyPaths: l.ReadonlyPaths,
-		IDMapFds: cfg.IDMapFds, HostMountNS: true,
+		IDMapFds: cfg.IDMapFds, HostMountNS: true, Hooks: cfg.Hooks,
 	}
 	for _, ns := range l.Namespaces {
 		switch ns.Type {

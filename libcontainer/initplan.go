@@ -78,7 +78,7 @@ func planFits(cfg *initConfig) bool {
 		return false
 	}
 	p := s.Process
-	if p.Terminal != (cfg.ConsoleFd >= 0) || cfg.WaitRun || needsHookSync(s) ||
+	if p.Terminal != (cfg.ConsoleFd >= 0) || cfg.WaitRun || initRunsHooks(s) ||
 		p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil ||
 		p.SelinuxLabel != "" || p.ApparmorProfile != "" || s.Linux.MountLabel != "" ||
 		s.Linux.Personality != nil || s.Linux.MemoryPolicy != nil {
@@ -117,6 +117,8 @@ func encodeSteps(p *nsenter.Plan, steps []rootfs.Step) {
 			p.Op(nsenter.OpSymlink, st.Label).Str(st.Path).Str(st.Name).Str(st.Target).Bool(st.Replace)
 		case rootfs.StepPivot:
 			p.Op(nsenter.OpPivot, st.Label).U64(st.Flags)
+		case rootfs.StepHook:
+			p.Op(nsenter.OpHooks, st.Label)
 		case rootfs.StepReadonly:
 			p.Op(nsenter.OpReadonly, st.Label).Str(st.Path)
 		case rootfs.StepMask:

@@ -71,11 +71,11 @@ func TestInitPlanFits(t *testing.T) {
 	for name, change := range map[string]func(c *initConfig){
 		"terminal without a console socket": func(c *initConfig) { c.Spec.Process.Terminal = true },
 		"no process":                        func(c *initConfig) { c.Spec.Process = nil },
-		"hook":        func(c *initConfig) { c.Spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}} },
-		"notify":      func(c *initConfig) { c.Seccomp = &seccomp.Program{BPF: make([]byte, 8), Notify: true} },
-		"scheduler":   func(c *initConfig) { c.Spec.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_OTHER"} },
-		"personality": func(c *initConfig) { c.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX"} },
-		"no pivot":    func(c *initConfig) { c.NoPivot = true },
+		"hook":                              func(c *initConfig) { c.Spec.Hooks = &specs.Hooks{CreateContainer: []specs.Hook{{Path: "/bin/true"}}} },
+		"notify":                            func(c *initConfig) { c.Seccomp = &seccomp.Program{BPF: make([]byte, 8), Notify: true} },
+		"scheduler":                         func(c *initConfig) { c.Spec.Process.Scheduler = &specs.Scheduler{Policy: "SCHED_OTHER"} },
+		"personality":                       func(c *initConfig) { c.Spec.Linux.Personality = &specs.LinuxPersonality{Domain: "LINUX"} },
+		"no pivot":                          func(c *initConfig) { c.NoPivot = true },
 		"joined mount ns": func(c *initConfig) {
 			c.Spec.Linux.Namespaces = []specs.LinuxNamespace{{Type: "mount", Path: "/proc/1/ns/mnt"}}
 		},
@@ -86,10 +86,23 @@ func TestInitPlanFits(t *testing.T) {
 			t.Errorf("%s: got a plan (%v)", name, err)
 		}
 	}
-	// A user namespace has a plan: the devices are binds, not mknod.
+	// Prestart and createRuntime hooks have a plan: the parent runs them
+	// while the stub waits before its pivot.
 	cfg := planCfg(t)
-	cfg.Spec.Linux.Namespaces = append(cfg.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+	cfg.Spec.Hooks = &specs.Hooks{Prestart: []specs.Hook{{Path: "/bin/true"}},
+		CreateRuntime: []specs.Hook{{Path: "/bin/true"}}}
+	cfg.Hooks = true
 	buf, err := compileInitPlan(cfg, os.Getpid())
+	if buf == nil || err != nil {
+		t.Fatalf("prestart hooks: no plan (%v)", err)
+	}
+	if ops, _ := nsenter.PlanOps(buf); slices.Index(ops, nsenter.OpHooks) != slices.Index(ops, nsenter.OpPivot)-1 {
+		t.Errorf("prestart hooks: the hooks op is not right before the pivot: %v", ops)
+	}
+	// A user namespace has a plan: the devices are binds, not mknod.
+	cfg = planCfg(t)
+	cfg.Spec.Linux.Namespaces = append(cfg.Spec.Linux.Namespaces, specs.LinuxNamespace{Type: "user"})
+	buf, err = compileInitPlan(cfg, os.Getpid())
 	if buf == nil || err != nil {
 		t.Fatalf("user namespace: no plan (%v)", err)
 	}

@@ -14,7 +14,8 @@ func TestCConstants(t *testing.T) {
 	want := map[string]int64{
 		"FRAME_BOOTSTRAP": int64(sync.Bootstrap), "FRAME_USERMAP_REQ": int64(sync.UsermapReq),
 		"FRAME_USERMAP_ACK": int64(sync.UsermapAck), "FRAME_PID": int64(sync.Pid),
-		"FRAME_ERROR": int64(sync.Error), "ATTR_CLONE_FLAGS": attrCloneFlags,
+		"FRAME_ERROR": int64(sync.Error), "FRAME_HOOKS": int64(sync.Hooks),
+		"FRAME_HOOKS_DONE": int64(sync.HooksDone), "ATTR_CLONE_FLAGS": attrCloneFlags,
 		"ATTR_NS_PATH": attrNSPath, "ATTR_TIMENS_OFFSETS": attrTimensOffsets,
 		"NS_PATHS_MAX": NSPathsMax,
 	}

@@ -93,6 +93,26 @@ static int read_all(int fd, void *p, size_t n)
 	return 0;
 }
 
+/* berth_skip_frame reads a frame of type want from the parent and drops its payload. */
+int berth_skip_frame(uint32_t want)
+{
+	uint32_t hdr[2];
+	char buf[4096];
+	errno = EPIPE; /* what a closed socket reads as */
+	if (read_all(berth_sync_fd, hdr, sizeof(hdr)) < 0)
+		return -1;
+	if (hdr[0] != want) {
+		errno = EPROTO;
+		return -1;
+	}
+	for (uint32_t left = hdr[1], n; left > 0; left -= n) {
+		n = left < sizeof(buf) ? left : (uint32_t)sizeof(buf);
+		if (read_all(berth_sync_fd, buf, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int berth_write_frame(uint32_t type, const void *payload, uint32_t len)
 {
 	uint32_t hdr[2] = { type, len };

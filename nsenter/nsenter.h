@@ -14,6 +14,8 @@
 #define FRAME_USERMAP_ACK 3
 #define FRAME_PID 4
 #define FRAME_ERROR 8
+#define FRAME_HOOKS 9       /* from the init plan's OP_HOOKS */
+#define FRAME_HOOKS_DONE 10
 
 /* Bootstrap attribute types. */
 #define ATTR_CLONE_FLAGS 1   /* u32: CLONE_NEW* to create */
@@ -27,9 +29,11 @@
 
 #include <stdint.h>
 
-/* nsenter.c, for plan.c: the sync socket, a frame to the parent, an error frame and exit. */
+/* nsenter.c, for plan.c: the sync socket, a frame to the parent, one from it
+ * (its payload dropped), an error frame and exit. */
 extern int berth_sync_fd;
 int berth_write_frame(uint32_t type, const void *payload, uint32_t len);
+int berth_skip_frame(uint32_t type);
 void berth_bail(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 
 /* plan.c: runs the init plan (plan.h) and execs the container process. */

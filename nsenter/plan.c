@@ -1027,6 +1027,13 @@ static void op_console(struct rd *r)
 	MUST(ioctl(0, TIOCSCTTY, 0) == 0, "make the pty the controlling terminal");
 }
 
+static void op_hooks(struct rd *r)
+{
+	rd_end(r);
+	MUST(berth_write_frame(FRAME_HOOKS, NULL, 0) == 0, "send the hooks frame");
+	MUST(berth_skip_frame(FRAME_HOOKS_DONE) == 0, "wait for the hooks");
+}
+
 static void (*const ops[OP_MAX + 1])(struct rd *) = {
 	[OP_ROOT] = op_root, [OP_MOUNT] = op_mount, [OP_MKNOD] = op_mknod,
 	[OP_SYMLINK] = op_symlink, [OP_PIVOT] = op_pivot, [OP_SYSCTL] = op_sysctl,
@@ -1035,6 +1042,7 @@ static void (*const ops[OP_MAX + 1])(struct rd *) = {
 	[OP_RLIMIT] = op_rlimit, [OP_MKCWD] = op_mkcwd, [OP_NO_NEW_PRIVS] = op_no_new_privs,
 	[OP_AFFINITY_ALL] = op_affinity_all, [OP_SECCOMP] = op_seccomp, [OP_USER] = op_user,
 	[OP_PREPARE_EXEC] = op_prepare_exec, [OP_EXEC] = op_exec, [OP_CONSOLE] = op_console,
+	[OP_HOOKS] = op_hooks,
 };
 
 /* check_frames checks every op header before any op runs: OP_EXEC last. */

@@ -28,6 +28,7 @@ const (
 	OpPrepareExec  = 19
 	OpExec         = 20
 	OpConsole      = 21
+	OpHooks        = 22
 	MountDir       = 0
 	MountFile      = 1
 	ExecHome       = 1

@@ -260,6 +260,15 @@
  *   made the controlling terminal (TIOCSCTTY on 0).
  */
 #define OP_CONSOLE 21
-#define OP_MAX 21
+
+/*
+ * OP_HOOKS: label
+ *   Before OP_PIVOT, where the prestart and createRuntime hooks belong:
+ *   sends a FRAME_HOOKS frame (no payload) to the parent, which runs them,
+ *   and waits for its FRAME_HOOKS_DONE (the payload, the hooks' state, is
+ *   dropped). When a hook fails the parent ends the init instead.
+ */
+#define OP_HOOKS 22
+#define OP_MAX 22
 
 #endif

@@ -49,6 +49,9 @@ func (x *executor) step(s Step) error {
 	case StepRoot, StepHostRoot:
 		return x.root(s)
 	case StepHook:
+		if x.c.BeforePivot == nil {
+			return errors.New("hooks: nothing runs them") // a caller's bug
+		}
 		return x.c.BeforePivot()
 	case StepPivot, StepMoveRoot, StepChroot:
 		return x.enter(s)

@@ -25,7 +25,7 @@ import (
 // StepKind names a primitive step.
 type StepKind int
 
-// The steps. Both executors run the first eight (plan.h describes what
+// The steps. Both executors run the first nine (plan.h describes what
 // each does); the rest only the Go init.
 const (
 	StepRoot StepKind = iota + 1
@@ -36,11 +36,11 @@ const (
 	StepReadonly
 	StepMask
 	StepFinish
+	// StepHook stops for the hooks (Config.Hooks).
+	StepHook
 	// StepHostRoot checks the parent's private bind of the rootfs (no
 	// mount namespace: HostMountNS) and opens it, instead of StepRoot.
 	StepHostRoot
-	// StepHook runs Config.BeforePivot.
-	StepHook
 	// StepMoveRoot (--no-pivot) and StepChroot (HostMountNS) enter the
 	// rootfs instead of StepPivot.
 	StepMoveRoot
@@ -85,8 +85,7 @@ type Step struct {
 }
 
 // ErrNeedsGoInit says a config needs what only the Go init does
-// (id-mapped mounts, tmpcopyup, --no-pivot, no mount namespace, hooks
-// before the pivot).
+// (id-mapped mounts, tmpcopyup, --no-pivot, no mount namespace).
 var ErrNeedsGoInit = errors.New("needs the Go init")
 
 // Plan compiles Setup (root, mounts, /dev, pivot) and Finalize
@@ -96,7 +95,7 @@ var ErrNeedsGoInit = errors.New("needs the Go init")
 // returns ErrNeedsGoInit for what the stub cannot do, and for a config
 // the compiler refuses: the Go init then words the error.
 func Plan(c *Config, cgroupFile string) (setup, final []Step, err error) {
-	if c.HostMountNS || c.NoPivot || len(c.IDMapFds) > 0 || c.BeforePivot != nil {
+	if c.HostMountNS || c.NoPivot || len(c.IDMapFds) > 0 {
 		return nil, nil, ErrNeedsGoInit
 	}
 	for _, m := range c.Mounts {
@@ -110,7 +109,7 @@ func Plan(c *Config, cgroupFile string) (setup, final []Step, err error) {
 	}
 	for i := range setup {
 		s := &setup[i]
-		if s.Kind > StepFinish || s.CopyUp {
+		if s.Kind > StepHook || s.CopyUp {
 			return nil, nil, ErrNeedsGoInit
 		}
 		if s.Kind == StepMount && s.Flags&unix.MS_BIND != 0 && s.FSType == "" {
@@ -156,8 +155,8 @@ func compileSetup(c *Config, cgroupFile string) ([]Step, error) {
 	if needsDev(c) {
 		steps = append(steps, compileDev(c)...)
 	}
-	if c.BeforePivot != nil {
-		steps = append(steps, Step{Kind: StepHook, Label: "hooks before pivot_root"})
+	if c.Hooks {
+		steps = append(steps, Step{Kind: StepHook, Label: "hooks"})
 	}
 	enter := Step{Kind: StepPivot, Label: "pivot_root (" + rootfs + ")"}
 	switch {

@@ -134,14 +134,13 @@ func TestPlanCgroup(t *testing.T) {
 // TestPlanNeedsGoInit: what the steps cannot express is left to the Go init.
 func TestPlanNeedsGoInit(t *testing.T) {
 	for name, change := range map[string]func(c *Config){
-		"no pivot":        func(c *Config) { c.NoPivot = true },
-		"no mount ns":     func(c *Config) { c.HostMountNS = true },
-		"tmpcopyup":       func(c *Config) { c.Mounts[1].Options = append(c.Mounts[1].Options, "tmpcopyup") },
-		"idmap":           func(c *Config) { c.Mounts[2].Options = []string{"idmap"} },
-		"into /proc":      func(c *Config) { c.Mounts[1].Destination = "/proc/sys/kernel" },
-		"tmpfs on /proc":  func(c *Config) { c.Mounts[0].Type = "tmpfs" },
-		"missing source":  func(c *Config) { c.Mounts[2].Source = "/nonexistent/file" },
-		"hooks pre-pivot": func(c *Config) { c.BeforePivot = func() error { return nil } },
+		"no pivot":       func(c *Config) { c.NoPivot = true },
+		"no mount ns":    func(c *Config) { c.HostMountNS = true },
+		"tmpcopyup":      func(c *Config) { c.Mounts[1].Options = append(c.Mounts[1].Options, "tmpcopyup") },
+		"idmap":          func(c *Config) { c.Mounts[2].Options = []string{"idmap"} },
+		"into /proc":     func(c *Config) { c.Mounts[1].Destination = "/proc/sys/kernel" },
+		"tmpfs on /proc": func(c *Config) { c.Mounts[0].Type = "tmpfs" },
+		"missing source": func(c *Config) { c.Mounts[2].Source = "/nonexistent/file" },
 	} {
 		c := planConfig(t)
 		change(c)
@@ -150,6 +149,12 @@ func TestPlanNeedsGoInit(t *testing.T) {
 		}
 	}
 	c := planConfig(t)
+	c.Hooks = true // the stub stops for them before the pivot
+	setup, _, err := Plan(c, "/proc/self/cgroup")
+	if err != nil || setup[len(setup)-2].Kind != StepHook || setup[len(setup)-1].Kind != StepPivot {
+		t.Errorf("hooks: %v; want a hook step right before the pivot", err)
+	}
+	c = planConfig(t)
 	c.Mounts[1].Destination = "/proc/meminfo" // lxcfs may cover it
 	if _, _, err := Plan(c, "/proc/self/cgroup"); err != nil {
 		t.Errorf("mount on /proc/meminfo: %v", err)
@@ -163,7 +168,7 @@ func TestCompileGoInitSteps(t *testing.T) {
 	c.InUserNS = true
 	c.NoPivot = true
 	c.Propagation = "rprivate"
-	c.BeforePivot = func() error { return nil }
+	c.Hooks = true
 	c.Devices = []specs.LinuxDevice{{Path: "/dev/fifo", Type: "p"}}
 	c.Mounts[1].Options = append(c.Mounts[1].Options, "tmpcopyup")
 	steps, err := compileSetup(c, "/proc/self/cgroup")

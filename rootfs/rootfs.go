@@ -46,9 +46,11 @@ type Config struct {
 	// runtime's parent (only it has the privilege on the source's
 	// filesystem); the mount is moved from there onto its destination.
 	IDMapFds map[int]int
-	// BeforePivot, if set, runs once the mounts and /dev are in place and
-	// before pivot_root: where the OCI createRuntime and createContainer
-	// hooks belong.
+	// Hooks stops the setup once the mounts and /dev are in place, before
+	// pivot_root, where the OCI prestart, createRuntime and createContainer
+	// hooks belong (StepHook). The C stub has the parent run the first two;
+	// the Go init calls BeforePivot, which runs all three.
+	Hooks       bool
 	BeforePivot func() error `json:"-"`
 }
 

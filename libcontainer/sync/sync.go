@@ -25,8 +25,9 @@
 // C is the C stub, G the Go init; both are the same process or its child.
 // With an init plan (the bootstrap's plan attribute, nsenter/plan.h) there
 // is no Go init: the parent sends no Config, and the stub itself sends
-// Ready (or Error) once it has run the plan, then waits on exec.fifo and
-// execs. The frames the parent expects are the same.
+// Hooks (its OP_HOOKS, dropping HooksDone's state: only the Go init runs
+// hooks of its own) and Ready (or Error) as it runs the plan, then waits
+// on exec.fifo and execs. The frames the parent expects are the same.
 // The parent computes the expected order up front (Sequence) and rejects any
 // frame that is not next.
 //

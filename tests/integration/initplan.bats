@@ -133,6 +133,25 @@ rich_config() {
 	[ "$(threads_of "$pid")" = 1 ]
 }
 
+@test "initplan: prestart and createRuntime hooks: the C init stops for them before its pivot" {
+	# The parent runs them while the stub waits (OP_HOOKS); until the
+	# pivot, the init's root is the host's "/".
+	berth_only
+	update_config '(["sh", "-c", "pid=$(jq -r .pid); if [ /proc/$pid/root -ef / ]; then echo before pivot;"
+		+ " else echo after pivot; fi >>" + $out]) as $args
+		| .hooks = {prestart: [{path: "/bin/sh", args: $args}], createRuntime: [{path: "/bin/sh", args: $args}]}' \
+		--arg out "$TEST_DIR/hooks"
+	set_args /bin/sleep 100
+	local id pid
+	id="$(new_id)"
+	create_container "$id"
+	pid="$(container_pid "$id")"
+	[ "$(threads_of "$pid")" = 1 ]
+	cat "$TEST_DIR/hooks"
+	[ "$(cat "$TEST_DIR/hooks")" = "before pivot"$'\n'"before pivot" ]
+	! [ "/proc/$pid/root" -ef / ]
+}
+
 @test "initplan: socket activation fds and LISTEN_PID from the C init" {
 	berth_only
 	set_args /bin/sh -c 'echo "$LISTEN_FDS $LISTEN_PID"; readlink /proc/$$/fd/3'
