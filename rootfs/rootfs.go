@@ -1,8 +1,11 @@
 // Package rootfs builds the container's filesystem view: everything from
 // "we are in a new mount namespace" to "we are pivoted into the rootfs".
-// It runs inside the container init (after the nsenter stub), never in the
-// runtime's parent process, and imports nothing of berth but libcontainer
-// leaves.
+// It is one list of steps (plan.go): Setup and Finalize compile and run
+// them inside a Go container init (exec.go); Plan compiles them in the
+// runtime's parent for the C stub, which runs them instead for most
+// configs (nsenter/plan.c). Besides Plan, only PrepareIDMapped and the
+// host-rootfs bind (hostns.go) run in the parent. It imports nothing of
+// berth but libcontainer leaves.
 package rootfs
 
 import (
