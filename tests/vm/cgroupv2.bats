@@ -174,3 +174,37 @@ nprocs_at() {
 	[ "$(cat "$cg/cgroup.freeze")" = 0 ]
 	testcontainer "$id" running
 }
+
+# cgroup_mount_report: the container's report on its /sys/fs/cgroup: the
+# filesystem there, whether it is the root of the hierarchy or a bind of a
+# directory in it, and whether the container's own processes are listed.
+cgroup_mount_report() {
+	set_args sh -c '
+		awk "\$5 == \"/sys/fs/cgroup\" { for (i = 7; \$i != \"-\"; i++) ;
+			print \$(i+1), (\$4 == \"/\" ? \"root\" : \"a directory\") }" /proc/self/mountinfo
+		grep -qx $$ /sys/fs/cgroup/cgroup.procs && echo "lists the container"'
+}
+
+@test "v2: in a user namespace /sys/fs/cgroup is the container's own cgroup, from both inits" {
+	# With a cgroup namespace the container mounts cgroup2 itself; without
+	# one the kernel refuses it (EPERM) and its cgroup directory is bound
+	# there instead. The C init and the Go init do the same.
+	mkdir -p "$BUNDLE/rootfs/"{proc,dev,sys}
+	update_config '.linux.namespaces |= (map(select(.type != "cgroup")) + [{"type": "cgroup"}, {"type": "user"}])
+		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
+	cgroup_mount_report
+	local out_c
+	run -0 berth run "$(new_id)"
+	out_c=$output
+	[ "$out_c" = $'cgroup2 root\nlists the container' ]
+	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run "$(new_id)"
+	[ "$output" = "$out_c" ]
+
+	update_config '.linux.namespaces |= map(select(.type != "cgroup"))'
+	run -0 berth run "$(new_id)"
+	out_c=$output
+	[ "$out_c" = $'cgroup2 a directory\nlists the container' ]
+	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run "$(new_id)"
+	[ "$output" = "$out_c" ]
+}
