@@ -30,7 +30,7 @@ LDFLAGS  = -s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT) \
 # parallelises inside each step.
 .NOTPARALLEL:
 .DEFAULT_GOAL := build
-.PHONY: all build deps demo check-root unit integration conformance vmtest test bench lint clean help
+.PHONY: all build deps demo check-root unit integration integration-goinit conformance vmtest test bench lint clean help
 
 all: build
 
@@ -40,9 +40,10 @@ help:
 	@echo 'make demo         deps + build, then run a busybox container (scripts/demo.sh)'
 	@echo 'make unit         go test ./... (root)'
 	@echo 'make integration  bats -r tests/integration (root)'
+	@echo 'make integration-goinit  the init-related bats files again with the Go init forced'
 	@echo 'make conformance  OCI runtime-tools validation suite, checked against tests/conformance/floor'
 	@echo 'make vmtest       the cgroup v2 / systemd tests, in one boot of the VM of ../shared/vm'
-	@echo 'make test         deps build unit integration conformance vmtest'
+	@echo 'make test         deps build unit integration integration-goinit conformance vmtest'
 	@echo 'make bench        deps + build, then berth vs runc vs crun (scripts/bench.sh)'
 	@echo 'make lint         gofmt -l (must be empty), go vet, shellcheck if installed'
 	@echo 'make clean        remove built binaries'
@@ -78,10 +79,19 @@ vmtest: check-root
 
 # unit, integration and conformance all run even if one fails, so one CI
 # run shows every failure; the target still fails if any did.
+# The files whose features the container's init carries out, again with
+# the Go init forced (BERTH_GO_INIT=1): most containers take the C init, so
+# the Go init's setup is otherwise only run by the configs that need it.
+GOINIT_BATS = devices escape mounts namespaces process seccomp security tty userns zz_leakcheck
+
+integration-goinit: check-root
+	BERTH_GO_INIT=1 $(TEST_ENV) $(BATS) $(patsubst %,tests/integration/%.bats,$(GOINIT_BATS))
+
 test: deps build
 	@rc=0; \
 	$(MAKE) --no-print-directory unit || rc=1; \
 	$(MAKE) --no-print-directory integration || rc=1; \
+	$(MAKE) --no-print-directory integration-goinit || rc=1; \
 	$(MAKE) --no-print-directory conformance || rc=1; \
 	$(MAKE) --no-print-directory vmtest || rc=1; \
 	if [ $$rc = 0 ]; then echo 'make test: all passed'; else echo 'make test: FAILED (see above)' >&2; fi; \
