@@ -79,10 +79,11 @@ vmtest: check-root
 
 # unit, integration and conformance all run even if one fails, so one CI
 # run shows every failure; the target still fails if any did.
-# The files whose features the container's init carries out, again with
-# the Go init forced (BERTH_GO_INIT=1): most containers take the C init, so
-# the Go init's setup is otherwise only run by the configs that need it.
-GOINIT_BATS = devices escape mounts namespaces process seccomp security tty userns zz_leakcheck
+# The files about what the container's init or an exec'd process's setup
+# does, again with the Go side forced (BERTH_GO_INIT=1): most containers
+# and execs take the C stub, so the Go side is otherwise only run by the
+# configs that need it.
+GOINIT_BATS = devices escape exec mounts namespaces process seccomp security tty userns zz_leakcheck
 
 integration-goinit: check-root
 	BERTH_GO_INIT=1 $(TEST_ENV) $(BATS) $(patsubst %,tests/integration/%.bats,$(GOINIT_BATS))

@@ -19,6 +19,7 @@ import (
 	"github.com/berthrt/berth/libcontainer/sys"
 	"github.com/berthrt/berth/nsenter"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 )
 
@@ -203,9 +204,18 @@ func startExec(o *ExecOpts, s *specs.Spec, cfg *execConfig, nsDir *os.File, cgPa
 	if err != nil {
 		return nil, err
 	}
-	cj, err := json.Marshal(cfg)
-	if err != nil {
+	// With an exec plan the stub does it all: no config for a Go side.
+	if boot.Plan, err = compileExecPlan(cfg); err != nil {
 		return nil, err
+	}
+	var cj []byte
+	if boot.Plan == nil {
+		logrus.Debugf("exec: the Go side sets the process up")
+		if cj, err = json.Marshal(cfg); err != nil {
+			return nil, err
+		}
+	} else {
+		logrus.Debugf("exec: the C stub sets the process up (exec plan, %d bytes)", len(boot.Plan))
 	}
 	cg := cgroups.Load(cgPaths)
 	cmd, cloned, err := startExecStub(reexecCommand(execMode, syncFd, extra, o.Stdin, o.Stdout, o.Stderr), cg, o)

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/berthrt/berth/libcontainer/caps"
+	"github.com/berthrt/berth/libcontainer/seccomp"
 	"github.com/berthrt/berth/libcontainer/spec"
 	"github.com/berthrt/berth/libcontainer/sys"
 	"github.com/berthrt/berth/nsenter"
@@ -145,7 +146,8 @@ func planConsole(p *nsenter.Plan, cfg *initConfig) {
 	if size != nil {
 		h, w = uint32(size.Height), uint32(size.Width)
 	}
-	p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(size != nil).U32(h).U32(w)
+	p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(size != nil).U32(h).U32(w).
+		Bool(true) // and /dev/console
 }
 
 // planSysctls is writeSysctls as operations, in the same (sorted) order.
@@ -167,7 +169,25 @@ func planProcess(p *nsenter.Plan, cfg *initConfig) error {
 	if !cfg.NoNewKeyring {
 		p.Op(nsenter.OpKeyring, "session keyring").Str(cfg.ID)
 	}
-	for i, r := range proc.Rlimits {
+	if err := planRlimits(p, proc.Rlimits); err != nil {
+		return err
+	}
+	p.Op(nsenter.OpMkcwd, fmt.Sprintf("cwd: process.cwd %q", proc.Cwd)).Str(proc.Cwd)
+	if proc.NoNewPrivileges {
+		p.Op(nsenter.OpNoNewPrivs, "no_new_privs")
+	}
+	p.Op(nsenter.OpAffinityAll, "cpu affinity")
+	env, flags := planEnv(cfg)
+	if err := planUserAndExec(p, proc, cfg.Seccomp, env, flags, proc.Cwd); err != nil {
+		return err
+	}
+	p.Op(nsenter.OpExec, "").U32(uint32(cfg.FifoFd)).U32(uint32(3 + cfg.PreserveFds)).Bool(false)
+	return nil
+}
+
+// planRlimits is setRlimits as operations.
+func planRlimits(p *nsenter.Plan, rlimits []specs.POSIXRlimit) error {
+	for i, r := range rlimits {
 		res, ok := sys.Rlimit(r.Type)
 		if !ok {
 			return fmt.Errorf("rlimits: process.rlimits[%d].type: %q is not a resource limit", i, r.Type)
@@ -175,29 +195,30 @@ func planProcess(p *nsenter.Plan, cfg *initConfig) error {
 		p.Op(nsenter.OpRlimit, fmt.Sprintf("rlimits: process.rlimits[%d]: %s %d/%d", i, r.Type, r.Soft, r.Hard)).
 			U32(uint32(res)).U64(r.Soft).U64(r.Hard)
 	}
-	p.Op(nsenter.OpMkcwd, fmt.Sprintf("cwd: process.cwd %q", proc.Cwd)).Str(proc.Cwd)
-	if proc.NoNewPrivileges {
-		p.Op(nsenter.OpNoNewPrivs, "no_new_privs")
-	}
-	p.Op(nsenter.OpAffinityAll, "cpu affinity")
+	return nil
+}
+
+// planUserAndExec is the end of the sequence, shared with an exec'd
+// process: the seccomp filter before the user switch without
+// no_new_privs, the switch, the lookup of the executable (and the chdir to
+// cwd, unless ""), the filter last with no_new_privs.
+func planUserAndExec(p *nsenter.Plan, proc *specs.Process, f *seccomp.Program, env []string, flags uint32, cwd string) error {
 	if !proc.NoNewPrivileges {
-		planSeccomp(p, cfg)
+		planSeccomp(p, f)
 	}
 	if err := planUser(p, proc); err != nil {
 		return err
 	}
-	env, flags := planEnv(cfg)
-	p.Op(nsenter.OpPrepareExec, "").U32(flags).U32(proc.User.UID).Str(proc.Cwd).
+	p.Op(nsenter.OpPrepareExec, "").U32(flags).U32(proc.User.UID).Str(cwd).
 		Strs(proc.Args).Strs(env)
 	if proc.NoNewPrivileges {
-		planSeccomp(p, cfg)
+		planSeccomp(p, f)
 	}
-	p.Op(nsenter.OpExec, "").U32(uint32(cfg.FifoFd)).U32(uint32(3 + cfg.PreserveFds))
 	return nil
 }
 
-func planSeccomp(p *nsenter.Plan, cfg *initConfig) {
-	if f := cfg.Seccomp; f != nil {
+func planSeccomp(p *nsenter.Plan, f *seccomp.Program) {
+	if f != nil {
 		p.Op(nsenter.OpSeccomp, "seccomp").U32(uint32(f.Flags)).Bool(f.SpecAllowDefault).Bytes(f.BPF)
 	}
 }

@@ -343,8 +343,10 @@ func (p *initProcess) handshake(s *specs.Spec, cfg *initConfig) error {
 	}
 	if boot.Plan != nil {
 		// The stub runs the whole init: no Go init to configure.
+		logrus.Debugf("container init: the C stub runs the init (init plan, %d bytes)", len(boot.Plan))
 		return p.exchange(s, boot, plan, nil)
 	}
+	logrus.Debugf("container init: the Go init runs (the config needs it)")
 	cj, err := json.Marshal(cfg)
 	if err != nil {
 		return err

@@ -903,7 +903,7 @@ static void op_prepare_exec(struct rd *r)
 		*out = NULL;
 	}
 	P.path = look_path(P.args[0]);
-	MUST(chdir(cwd) == 0, "process.cwd: chdir \"%s\"", cwd);
+	MUST(!*cwd || chdir(cwd) == 0, "process.cwd: chdir \"%s\"", cwd);
 }
 
 /*
@@ -932,13 +932,18 @@ static void cloexec_from(int from)
 
 static void op_exec(struct rd *r)
 {
-	uint32_t fifo_fd = rd_u32(r), from = rd_u32(r);
+	uint32_t fifo_fd = rd_u32(r), from = rd_u32(r), joined = rd_u32(r);
 	int fifo;
 
 	rd_end(r);
 	if (!P.path)
 		bad(r->op, "OP_EXEC before OP_PREPARE_EXEC");
 	MUST(berth_write_frame(FRAME_READY, NULL, 0) == 0, "send ready");
+	if (joined) { /* the parent reads EOF at the exec, or the error frame */
+		cloexec_from((int)from);
+		execve(P.path, P.args, P.env);
+		fail("exec \"%s\"", P.path);
+	}
 	close(berth_sync_fd);
 	P.ready = 1;
 	/* blocks until `berth start` opens the fifo; start waits for its end, at the exec */
@@ -993,21 +998,12 @@ static int open_pty(char *slave, size_t size, uint32_t has_size, uint32_t rows, 
 	return master;
 }
 
-static void op_console(struct rd *r)
+/* bind_dev_console binds the pty slave onto /dev/console: a file or char device of ours, never a symlink to follow. */
+static void bind_dev_console(const char *slave)
 {
-	uint32_t sock = rd_u32(r), has_size = rd_u32(r), rows = rd_u32(r), cols = rd_u32(r);
-	char slave[64];
 	struct stat st;
-	int master, dev, fd;
-
-	rd_end(r);
-	master = open_pty(slave, sizeof(slave), has_size, rows, cols);
-	send_master((int)sock, master);
-	close(master);
-	close((int)sock);
-	/* /dev/console: a file or char device of ours, never a symlink to follow */
-	dev = in_root("/dev", IN_OPEN);
-	fd = openat(dev, "console", O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0600);
+	int dev = in_root("/dev", IN_OPEN);
+	int fd = openat(dev, "console", O_CREAT | O_EXCL | O_NOFOLLOW | O_RDONLY | O_CLOEXEC, 0600);
 	MUST(fd >= 0 || errno == EEXIST, "/dev/console: create");
 	if (fd >= 0)
 		close(fd);
@@ -1019,12 +1015,42 @@ static void op_console(struct rd *r)
 	MUST(xmount(slave, fdp(fd), NULL, MS_BIND, NULL) == 0, "bind %s onto /dev/console", slave);
 	close(fd);
 	close(dev);
+}
+
+static void op_console(struct rd *r)
+{
+	uint32_t sock = rd_u32(r), has_size = rd_u32(r), rows = rd_u32(r), cols = rd_u32(r);
+	uint32_t bind_console = rd_u32(r);
+	char slave[64];
+	int master, fd;
+
+	rd_end(r);
+	master = open_pty(slave, sizeof(slave), has_size, rows, cols);
+	send_master((int)sock, master);
+	close(master);
+	close((int)sock);
+	if (bind_console)
+		bind_dev_console(slave);
 	fd = open(slave, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	MUST(fd >= 0, "open %s", slave);
 	for (int i = 0; i < 3; i++)
 		MUST(dup3(fd, i, 0) == i, "dup pty onto fd %d", i);
 	close(fd);
 	MUST(ioctl(0, TIOCSCTTY, 0) == 0, "make the pty the controlling terminal");
+}
+
+static void op_chdir(struct rd *r)
+{
+	const char *dir = rd_str(r);
+	rd_end(r);
+	MUST(chdir(dir) == 0, "%s", "");
+}
+
+static void op_close(struct rd *r)
+{
+	uint32_t fd = rd_u32(r);
+	rd_end(r);
+	MUST(close((int)fd) == 0, "close fd %u", fd);
 }
 
 static void op_hooks(struct rd *r)
@@ -1042,7 +1068,7 @@ static void (*const ops[OP_MAX + 1])(struct rd *) = {
 	[OP_RLIMIT] = op_rlimit, [OP_MKCWD] = op_mkcwd, [OP_NO_NEW_PRIVS] = op_no_new_privs,
 	[OP_AFFINITY_ALL] = op_affinity_all, [OP_SECCOMP] = op_seccomp, [OP_USER] = op_user,
 	[OP_PREPARE_EXEC] = op_prepare_exec, [OP_EXEC] = op_exec, [OP_CONSOLE] = op_console,
-	[OP_HOOKS] = op_hooks,
+	[OP_HOOKS] = op_hooks, [OP_CHDIR] = op_chdir, [OP_CLOSE] = op_close,
 };
 
 /* check_frames checks every op header before any op runs: OP_EXEC last. */

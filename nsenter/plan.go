@@ -29,6 +29,8 @@ const (
 	OpExec         = 20
 	OpConsole      = 21
 	OpHooks        = 22
+	OpChdir        = 23
+	OpClose        = 24
 	MountDir       = 0
 	MountFile      = 1
 	ExecHome       = 1

@@ -219,6 +219,7 @@
  *   container's /etc/passwd, else "/"> when env has no HOME= and flags has
  *   EXEC_HOME, plus LISTEN_PID=<getpid()> (replacing any LISTEN_PID= of env)
  *   when flags has EXEC_LISTEN_PID.
+ *   A cwd of "" is left as it is.
  *   args[0] is looked up: with a "/" it must exist, not be a directory
  *   (EISDIR) and pass access(X_OK); else each directory of the env's last
  *   PATH= (default "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:
@@ -232,9 +233,15 @@
 #define EXEC_LISTEN_PID 2
 
 /*
- * OP_EXEC: label, u32 fifo_fd, u32 close_from
- *   The last op. Sends a READY frame (no payload) and closes the sync
- *   socket. From here the parent no longer listens: errors go to stderr as
+ * OP_EXEC: label, u32 fifo_fd, u32 close_from, u32 joined
+ *   The last op. Sends a READY frame (no payload).
+ *   With joined set (a process exec'd into a running container, `berth
+ *   exec`; fifo_fd is unused): keeps the sync socket, marks every fd from
+ *   close_from up close-on-exec (the socket among them, so the parent
+ *   reads EOF at the exec) and execve's; errors still go to the parent as
+ *   ERROR frames.
+ *   Else (the container's init) it closes the sync socket. From here the
+ *   parent no longer listens: errors go to stderr as
  *   "berth init: <label>: <detail>: <strerror>" and the init exits 1.
  *   Opens /proc/self/fd/<fifo_fd> O_WRONLY|O_CLOEXEC (this blocks until
  *   `berth start` opens the fifo), writes "0", keeps that fd open (it is
@@ -246,13 +253,15 @@
 #define FRAME_READY 6
 
 /*
- * OP_CONSOLE: label, u32 sock_fd, u32 has_size, u32 height, u32 width
+ * OP_CONSOLE: label, u32 sock_fd, u32 has_size, u32 height, u32 width,
+ *   u32 bind_console
  *   After OP_PIVOT (the container's /dev/ptmx and devpts): open
  *   "/dev/ptmx" O_RDWR|O_NOCTTY|O_CLOEXEC, unlock it (TIOCSPTLCK 0), the
  *   slave is "/dev/pts/<TIOCGPTN>"; clear ONLCR on the master (as runc: the
  *   caller's terminal adds its own CR); with has_size, TIOCSWINSZ rows
  *   height, columns width; sendmsg the master to sock_fd with SCM_RIGHTS
- *   and the payload "/dev/ptmx"; close both. Then /dev/console: created in
+ *   and the payload "/dev/ptmx"; close both. Then, with bind_console (the
+ *   init, not an exec'd process), /dev/console: created in
  *   the in-root /dev as an empty file (O_CREAT|O_EXCL|O_NOFOLLOW, 0600) if
  *   missing, opened O_PATH|O_NOFOLLOW, and it must be a regular file or a
  *   char device (never a symlink); the slave is bound onto it (MS_BIND).
@@ -269,6 +278,16 @@
  *   dropped). When a hook fails the parent ends the init instead.
  */
 #define OP_HOOKS 22
-#define OP_MAX 22
+
+/* OP_CHDIR: label, str dir. chdir(dir) (an exec'd process, as root). */
+#define OP_CHDIR 23
+
+/*
+ * OP_CLOSE: label, u32 fd. close(fd): an exec plan's first op, for the
+ *   handle on the host's /proc/<pid>/ns the stub joined the namespaces
+ *   through, which nothing in the container may ever reach.
+ */
+#define OP_CLOSE 24
+#define OP_MAX 24
 
 #endif

@@ -18,7 +18,7 @@ func TestPlanConstants(t *testing.T) {
 		"OP_FINISH": OpFinish, "OP_HOSTNAME": OpHostname, "OP_DOMAINNAME": OpDomainname,
 		"OP_KEYRING": OpKeyring, "OP_RLIMIT": OpRlimit, "OP_MKCWD": OpMkcwd,
 		"OP_NO_NEW_PRIVS": OpNoNewPrivs, "OP_AFFINITY_ALL": OpAffinityAll, "OP_SECCOMP": OpSeccomp,
-		"OP_USER": OpUser, "OP_PREPARE_EXEC": OpPrepareExec, "OP_EXEC": OpExec, "OP_CONSOLE": OpConsole, "OP_HOOKS": OpHooks,
+		"OP_USER": OpUser, "OP_PREPARE_EXEC": OpPrepareExec, "OP_EXEC": OpExec, "OP_CONSOLE": OpConsole, "OP_HOOKS": OpHooks, "OP_CHDIR": OpChdir, "OP_CLOSE": OpClose,
 		"MOUNT_DIR": MountDir, "MOUNT_FILE": MountFile, "EXEC_HOME": ExecHome,
 		"EXEC_LISTEN_PID": ExecListenPid, "FRAME_READY": planFrameReady,
 	}

@@ -34,7 +34,9 @@
 // `berth exec` speaks the same protocol with an empty Plan (the stub only
 // joins namespaces): Bootstrap, Config (an exec config), Pid, Ready. Then G
 // execs the process with its end of the socket close-on-exec: the parent
-// reads EOF once execve succeeded, or an Error frame if it failed.
+// reads EOF once execve succeeded, or an Error frame if it failed. With an
+// exec plan in the bootstrap there is no Config and the stub does what G
+// would, Ready and the exec included.
 package sync
 
 import (

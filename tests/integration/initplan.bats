@@ -204,3 +204,57 @@ rich_config() {
 	pid="$(container_pid "$id")"
 	[ "$(threads_of "$pid")" = 1 ]
 }
+
+@test "initplan: an exec'd process is set up by the C stub, the same as by the Go side" {
+	berth_only
+	update_config '.process.rlimits = [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 654}]
+		| .process.env = ["PATH=/bin", "FOO=bar"]
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mkdirat", "mkdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}'
+	set_args sleep 100
+	local id out_c out_go
+	id="$(new_id)"
+	run_detached "$id"
+	# What the process reports: credentials, capabilities, no_new_privs,
+	# seccomp, limits, cwd, environment, umask, fds, seccomp's effect.
+	local report='grep -E "^(Uid|Gid|Groups|Cap|NoNewPrivs|Seccomp:)" /proc/self/status
+		ulimit -n; ulimit -Hn; pwd; env | grep -v "^PWD=\|^SHLVL=" | sort; umask
+		ls /proc/self/fd; readlink /proc/self/fd/3; mkdir /tmp/x 2>&1; true'
+	run berth --debug exec --user 1000:1000 --additional-gids 5 --cap CAP_KILL --no-new-privs \
+		--env BAR=baz --cwd /tmp --preserve-fds 1 "$id" sh -c "$report" 3</dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"the C stub sets the process up (exec plan"* ]]
+	out_c="$(grep -v 'level=' <<<"$output")"
+	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" --debug exec --user 1000:1000 \
+		--additional-gids 5 --cap CAP_KILL --no-new-privs --env BAR=baz --cwd /tmp --preserve-fds 1 \
+		"$id" sh -c "$report" 3</dev/null
+	[[ "$output" == *"the Go side sets the process up"* ]]
+	out_go="$(grep -v 'level=' <<<"$output")"
+	diff <(echo "$out_go") <(echo "$out_c")
+	# and it is what was asked for
+	[[ "$out_c" == *"Uid:	1000	1000	1000	1000"* && "$out_c" == *"Groups:	5"* ]]
+	[[ "$out_c" == *"NoNewPrivs:	1"* && "$out_c" == *"Operation not permitted"* ]]
+	[[ "$out_c" == *"BAR=baz"* && "$out_c" == *"FOO=bar"* && "$out_c" == *"HOME=/"* ]]
+	grep -qx 321 <<<"$out_c"
+	grep -qx /tmp <<<"$out_c"
+	grep -qx /dev/null <<<"$out_c"
+}
+
+@test "initplan: an exec'd process's errors come from the C stub as from the Go side" {
+	berth_only
+	set_args sleep 100
+	local id
+	id="$(new_id)"
+	run_detached "$id"
+	for goinit in "" 1; do
+		run env BERTH_GO_INIT="$goinit" "$BERTH" --root "$BERTH_ROOT" exec --cwd /nonexistent "$id" true
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *'cwd: process.cwd "/nonexistent": no such file or directory'* ]]
+		run env BERTH_GO_INIT="$goinit" "$BERTH" --root "$BERTH_ROOT" exec "$id" /no/such/program
+		echo "$output"
+		[ "$status" -eq 255 ]
+		[[ "$output" == *'"/no/such/program"'*'no such file or directory'* ]]
+	done
+}

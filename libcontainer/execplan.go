@@ -1,0 +1,75 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/berthrt/berth/nsenter"
+)
+
+// The exec plan: setupExec and the exec of ExecInit as init plan
+// operations (nsenter/plan.h), so that a process exec'd into a container
+// starts no Go runtime there either. The stub joins the namespaces as
+// before, runs the operations and execs; the parent reads EOF at the
+// exec, or the error frame.
+
+// compileExecPlan returns the encoded plan for cfg, or nil when the Go
+// side must run (execPlanFits).
+func compileExecPlan(cfg *execConfig) ([]byte, error) {
+	if !execPlanFits(cfg) {
+		return nil, nil
+	}
+	proc := cfg.Process
+	var p nsenter.Plan
+	// First, as the Go side does on reading its config: the stub joined
+	// the namespaces through this handle on the host's procfs.
+	p.Op(nsenter.OpClose, "namespaces").U32(uint32(cfg.NsFd))
+	if cfg.ConsoleFd >= 0 {
+		var h, w uint32
+		if s := proc.ConsoleSize; s != nil {
+			h, w = uint32(s.Height), uint32(s.Width)
+		}
+		p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(proc.ConsoleSize != nil).
+			U32(h).U32(w).Bool(false) // the init's /dev/console stays
+	}
+	p.Op(nsenter.OpKeyring, "session keyring").Str(cfg.ID)
+	if err := planRlimits(&p, proc.Rlimits); err != nil {
+		return nil, err
+	}
+	// The cwd as root, before the user switch, as chdirCwd (an exec'd
+	// process may start where only root can enter).
+	p.Op(nsenter.OpChdir, fmt.Sprintf("cwd: process.cwd %q", proc.Cwd)).Str(proc.Cwd)
+	if proc.NoNewPrivileges {
+		p.Op(nsenter.OpNoNewPrivs, "no_new_privs")
+	}
+	p.Op(nsenter.OpAffinityAll, "cpu affinity")
+	var flags uint32 = nsenter.ExecHome
+	if slices.ContainsFunc(proc.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+		flags = 0
+	}
+	if err := planUserAndExec(&p, proc, cfg.Seccomp, proc.Env, flags, ""); err != nil {
+		return nil, err
+	}
+	p.Op(nsenter.OpExec, "").U32(0).U32(uint32(3 + cfg.PreserveFds)).Bool(true)
+	buf := p.Encoded()
+	if len(buf) > nsenter.BootstrapMax/2 {
+		return nil, nil // leave room for the rest of the bootstrap
+	}
+	return buf, nil
+}
+
+// execPlanFits reports whether the operations can express cfg: what only
+// the Go side does for an exec'd process is named here.
+func execPlanFits(cfg *execConfig) bool {
+	p := cfg.Process
+	if os.Getenv(goInitEnv) == "1" || p.Terminal != (cfg.ConsoleFd >= 0) || cfg.RootFd != 0 ||
+		p.Scheduler != nil || p.IOPriority != nil || p.ExecCPUAffinity != nil ||
+		p.SelinuxLabel != "" || p.ApparmorProfile != "" ||
+		cfg.Personality != nil || cfg.MemoryPolicy != nil {
+		return false
+	}
+	f := cfg.Seccomp
+	return f == nil || !f.Notify && !f.WaitKillable && len(f.ConfigFlags) == 0
+}
