@@ -7,6 +7,8 @@
 #                and CPU ms (user+sys of the runtime and every child it reaped)
 #   create       RT create of `sleep 1000` (wall, CPU)
 #   start        RT start (wall, CPU)
+#   exec         RT exec id /bin/true into that running container, in the
+#                foreground (wall, CPU)
 #   delete -f    RT delete -f of the running container (wall; CPU counted until
 #                the container is reaped, so it includes the container's own
 #                CPU: the runtime's init code before exec, not seen in create)
@@ -211,6 +213,12 @@ measure() {
   pid=$(pid_of)
   if ! rt "$i" start "$id-c"; then fail start "$i" "$id-c"; return 0; fi
   rec start "$i" "$WALL"; rec cpu_start "$i" "$DCPU"
+  if rt "$i" exec "$id-c" /bin/true; then
+    rec exec "$i" "$WALL"; rec cpu_exec "$i" "$DCPU"
+  elif (( REP >= 0 )); then
+    echo "$REP" >> "$WORK/samples/exec.${NAMES[i]}.fail"
+    echo "rep $REP: exec failed ($id-c)" >> "$WORK/log/${NAMES[i]}"
+  fi
   if ! rt "$i" delete -f "$id-c"; then fail delete_f "$i" "$id-c"; return 0; fi
   rec delete_f "$i" "$WALL"
   # the killed container is reaped by this shell, maybe inside the window and
@@ -275,6 +283,7 @@ METRICS=(
   "run|run /bin/true|ms" "cpu_run|cpu: run /bin/true|ms"
   "create|create|ms" "cpu_create|cpu: create|ms"
   "start|start|ms" "cpu_start|cpu: start|ms"
+  "exec|exec /bin/true|ms" "cpu_exec|cpu: exec /bin/true|ms"
   "delete_f|delete -f (running)|ms" "cpu_delete_f|cpu: delete -f + container|ms"
   "kill|kill KILL|ms"
   "delete|delete (after kill)|ms" "cpu_delete|cpu: delete (after kill)|ms"
