@@ -998,7 +998,10 @@ static int open_pty(char *slave, size_t size, uint32_t has_size, uint32_t rows, 
 	return master;
 }
 
-/* bind_dev_console binds the pty slave onto /dev/console: a file or char device of ours, never a symlink to follow. */
+/*
+ * bind_dev_console binds the pty slave onto /dev/console: a file or char
+ * device of ours, never a symlink to follow.
+ */
 static void bind_dev_console(const char *slave)
 {
 	struct stat st;
