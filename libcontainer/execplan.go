@@ -3,8 +3,6 @@ package libcontainer
 import (
 	"fmt"
 	"os"
-	"slices"
-	"strings"
 
 	"github.com/berthrt/berth/nsenter"
 )
@@ -26,14 +24,7 @@ func compileExecPlan(cfg *execConfig) ([]byte, error) {
 	// First, as the Go side does on reading its config: the stub joined
 	// the namespaces through this handle on the host's procfs.
 	p.Op(nsenter.OpClose, "namespaces").U32(uint32(cfg.NsFd))
-	if cfg.ConsoleFd >= 0 {
-		var h, w uint32
-		if s := proc.ConsoleSize; s != nil {
-			h, w = uint32(s.Height), uint32(s.Width)
-		}
-		p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(proc.ConsoleSize != nil).
-			U32(h).U32(w).Bool(false) // the init's /dev/console stays
-	}
+	planPty(&p, cfg.ConsoleFd, proc.ConsoleSize, false) // the init's /dev/console stays
 	p.Op(nsenter.OpKeyring, "session keyring").Str(cfg.ID)
 	if err := planRlimits(&p, proc.Rlimits); err != nil {
 		return nil, err
@@ -45,19 +36,11 @@ func compileExecPlan(cfg *execConfig) ([]byte, error) {
 		p.Op(nsenter.OpNoNewPrivs, "no_new_privs")
 	}
 	p.Op(nsenter.OpAffinityAll, "cpu affinity")
-	var flags uint32 = nsenter.ExecHome
-	if slices.ContainsFunc(proc.Env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
-		flags = 0
-	}
-	if err := planUserAndExec(&p, proc, cfg.Seccomp, proc.Env, flags, ""); err != nil {
+	if err := planUserAndExec(&p, proc, cfg.Seccomp, proc.Env, homeFlag(proc.Env), ""); err != nil {
 		return nil, err
 	}
 	p.Op(nsenter.OpExec, "").U32(0).U32(uint32(3 + cfg.PreserveFds)).Bool(true)
-	buf := p.Encoded()
-	if len(buf) > nsenter.BootstrapMax/2 {
-		return nil, nil // leave room for the rest of the bootstrap
-	}
-	return buf, nil
+	return encodedPlan(&p), nil
 }
 
 // execPlanFits reports whether the operations can express cfg: what only

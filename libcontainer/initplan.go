@@ -64,11 +64,16 @@ func compileInitPlan(cfg *initConfig, pid int) ([]byte, error) {
 	if err := planProcess(&p, cfg); err != nil {
 		return nil, err
 	}
-	buf := p.Encoded()
-	if len(buf) > nsenter.BootstrapMax/2 {
-		return nil, nil // leave room for the rest of the bootstrap
+	return encodedPlan(&p), nil
+}
+
+// encodedPlan is p encoded, or nil (the Go side runs) when it would not
+// leave room for the rest of the bootstrap.
+func encodedPlan(p *nsenter.Plan) []byte {
+	if buf := p.Encoded(); len(buf) <= nsenter.BootstrapMax/2 {
+		return buf
 	}
-	return buf, nil
+	return nil
 }
 
 // planFits reports whether the plan can express cfg: what only the Go init
@@ -138,16 +143,20 @@ func finishFields(p *nsenter.Plan, st rootfs.Step) *nsenter.Plan {
 // before the sysctls and Finalize (a read-only /dev or root would forbid
 // making /dev/console).
 func planConsole(p *nsenter.Plan, cfg *initConfig) {
-	if cfg.ConsoleFd < 0 {
+	planPty(p, cfg.ConsoleFd, cfg.Spec.Process.ConsoleSize, true)
+}
+
+// planPty is the terminal, its master sent to the console socket at fd (-1:
+// no terminal); the init also binds the slave onto /dev/console.
+func planPty(p *nsenter.Plan, fd int, size *specs.Box, devConsole bool) {
+	if fd < 0 {
 		return
 	}
 	var h, w uint32
-	size := cfg.Spec.Process.ConsoleSize
 	if size != nil {
 		h, w = uint32(size.Height), uint32(size.Width)
 	}
-	p.Op(nsenter.OpConsole, "console").U32(uint32(cfg.ConsoleFd)).Bool(size != nil).U32(h).U32(w).
-		Bool(true) // and /dev/console
+	p.Op(nsenter.OpConsole, "console").U32(uint32(fd)).Bool(size != nil).U32(h).U32(w).Bool(devConsole)
 }
 
 // planSysctls is writeSysctls as operations, in the same (sorted) order.
@@ -240,15 +249,21 @@ func planUser(p *nsenter.Plan, proc *specs.Process) error {
 	return nil
 }
 
+// homeFlag asks the stub for HOME from the container's /etc/passwd, as
+// processEnv adds it, unless env has one.
+func homeFlag(env []string) uint32 {
+	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
+		return 0
+	}
+	return nsenter.ExecHome
+}
+
 // planEnv is processEnv and listenEnv: what the parent knows, and flags for
 // what only the init can add (HOME from the container's /etc/passwd, its
 // own pid).
 func planEnv(cfg *initConfig) ([]string, uint32) {
 	env := append([]string(nil), cfg.Spec.Process.Env...)
-	var flags uint32 = nsenter.ExecHome
-	if slices.ContainsFunc(env, func(e string) bool { return strings.HasPrefix(e, "HOME=") }) {
-		flags = 0
-	}
+	flags := homeFlag(env)
 	if cfg.ListenFds > 0 {
 		env = setEnv(env, "LISTEN_FDS", strconv.Itoa(cfg.ListenFds))
 		env = slices.DeleteFunc(env, func(e string) bool { return strings.HasPrefix(e, "LISTEN_PID=") })

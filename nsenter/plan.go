@@ -109,19 +109,16 @@ func (p *Plan) Bytes(b []byte) *Plan {
 }
 
 // U32s appends a u32s field.
-func (p *Plan) U32s(vs []uint32) *Plan {
-	p.U32(uint32(len(vs)))
-	for _, v := range vs {
-		p.U32(v)
-	}
-	return p
-}
+func (p *Plan) U32s(vs []uint32) *Plan { return appendArray(p, vs, p.U32) }
 
 // U64s appends a u64s field.
-func (p *Plan) U64s(vs []uint64) *Plan {
+func (p *Plan) U64s(vs []uint64) *Plan { return appendArray(p, vs, p.U64) }
+
+// appendArray appends an array field: its length, then each value.
+func appendArray[T any](p *Plan, vs []T, put func(T) *Plan) *Plan {
 	p.U32(uint32(len(vs)))
 	for _, v := range vs {
-		p.U64(v)
+		put(v)
 	}
 	return p
 }

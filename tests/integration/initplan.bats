@@ -84,15 +84,20 @@ rich_config() {
 		readlink /proc/$$/fd/3'
 }
 
-@test "initplan: the C init and the Go init make the same container" {
-	berth_only
-	rich_config
-	local out_c out_go
+# same_from_both_inits: run the bundle (fd 3 preserved) through the C init,
+# then the Go init; what the two print must be the same. out_c holds it.
+same_from_both_inits() {
 	run -0 berth run --preserve-fds 1 "$(new_id)" 3</dev/null
 	out_c="$output"
 	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run --preserve-fds 1 "$(new_id)" 3</dev/null
-	out_go="$output"
-	diff <(echo "$out_go") <(echo "$out_c")
+	diff <(echo "$output") <(echo "$out_c")
+}
+
+@test "initplan: the C init and the Go init make the same container" {
+	berth_only
+	rich_config
+	local out_c
+	same_from_both_inits
 	# and it is what was asked for
 	[[ "$out_c" == *"planbox"* && "$out_c" == *"plan.example"* ]]
 	[[ "$out_c" == *"Uid:	1000	1000	1000	1000"* && "$out_c" == *"Groups:	5 6"* ]]
@@ -116,12 +121,8 @@ rich_config() {
 	update_config '.linux.namespaces += [{"type": "user"}]
 		| .linux.uidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 		| .linux.gidMappings = [{"containerID": 0, "hostID": 100000, "size": 65536}]'
-	local out_c out_go id pid
-	run -0 berth run --preserve-fds 1 "$(new_id)" 3</dev/null
-	out_c="$output"
-	run -0 env BERTH_GO_INIT=1 "$BERTH" --root "$BERTH_ROOT" run --preserve-fds 1 "$(new_id)" 3</dev/null
-	out_go="$output"
-	diff <(echo "$out_go") <(echo "$out_c")
+	local out_c id pid
+	same_from_both_inits
 	[[ "$out_c" == *"Uid:	1000	1000	1000	1000"* && "$out_c" == *"planbox"* ]]
 	# the host's node, with the host's mode, owned by an unmapped id
 	grep -qx 'crw------- 65534 65534 10, 229 fuse' <<<"$out_c"
